@@ -1,0 +1,24 @@
+/** Thrown by `EventParser.feed` when one event grows past `maxEventSize`. */
+export class EventTooLargeError extends RangeError {
+  readonly code = 'EVENT_TOO_LARGE' as const;
+  constructor(readonly limit: number) {
+    super(
+      `An event exceeded maxEventSize (${limit} bytes) before it ended. ` +
+        'Raise the maxEventSize option if such events are expected, or check that the server ' +
+        'ends each event with a blank line.',
+    );
+    this.name = 'EventTooLargeError';
+  }
+}
+
+/** Thrown by `encodeEvent` for a value that would break the wire format. */
+export class InvalidEventError extends TypeError {
+  readonly code = 'INVALID_EVENT' as const;
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`Invalid event field "${field}": ${problem}`);
+    this.name = 'InvalidEventError';
+  }
+}
