@@ -25,4 +25,13 @@ export default defineConfig([
     sourcemap: true,
     banner: { js: '#!/usr/bin/env node' },
   },
+  {
+    // The client as one browser module (no Node APIs), served by the hub's page.
+    entry: { 'browser/ssekit-client': 'src/client/index.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+  },
 ]);
