@@ -11,7 +11,6 @@ export default defineConfig([
     },
     format: ['esm', 'cjs'],
     dts: true,
-    clean: true,
     sourcemap: true,
     target: 'node20',
     splitting: true,
