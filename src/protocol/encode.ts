@@ -19,13 +19,7 @@ export function encodeEvent(event: PublishEvent & object, opts: EncodeOptions = 
   }
   let out = '';
   if (fields.comment !== undefined) out += encodeComment(fields.comment);
-  if (fields.id !== undefined) {
-    checkSingleLine('id', fields.id);
-    // "If the field value does not contain U+0000 NULL, then set the last event ID buffer" —
-    // a NUL would make every client silently ignore the id.
-    if (fields.id.includes('\0')) throw new InvalidEventError('id', 'contains a NUL character');
-    out += fields.id === '' ? 'id:\n' : `id: ${fields.id}\n`;
-  }
+  if (fields.id !== undefined) out += encodeIdLine(fields.id);
   if (fields.event !== undefined) {
     checkSingleLine('event', fields.event);
     out += `event: ${fields.event}\n`;
@@ -98,4 +92,13 @@ export function base64ToBytes(text: string): Uint8Array {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
+}
+
+/** The `id:` line for an id; refuses what could inject a field or be ignored by clients. */
+export function encodeIdLine(id: string): string {
+  checkSingleLine('id', id);
+  // "If the field value does not contain U+0000 NULL, then set the last event ID buffer" —
+  // a NUL would make every client silently ignore the id.
+  if (id.includes('\0')) throw new InvalidEventError('id', 'contains a NUL character');
+  return id === '' ? 'id:\n' : `id: ${id}\n`;
 }
