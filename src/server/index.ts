@@ -1,1 +1,24 @@
-export {};
+export { MemoryBroker } from '../broker/memory.js';
+export type {
+  Broker,
+  BrokerEvent,
+  BrokerListener,
+  BrokerMessage,
+  HistoryLimits,
+  HistoryResult,
+} from '../broker/types.js';
+export type { PublishEvent, SSEEvent } from '../protocol/types.js';
+export type { Connection } from './connection.js';
+export { InvalidStreamNameError, ServerClosedError, StreamNotFoundError } from './errors.js';
+export { SSEServer } from './sse-server.js';
+export { Stream } from './stream.js';
+export type {
+  CorsOptions,
+  HistoryOptions,
+  ServerOptions,
+  StreamOptions,
+  SubscribeRequest,
+  SubscriberInfo,
+  UnsubscribeInfo,
+  UnsubscribeReason,
+} from './types.js';

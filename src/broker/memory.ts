@@ -1,0 +1,127 @@
+import type {
+  Broker,
+  BrokerEvent,
+  BrokerListener,
+  BrokerMessage,
+  HistoryLimits,
+  HistoryResult,
+} from './types.js';
+
+interface StreamLog {
+  /** Held events, oldest first; `head` skips evicted ones without shifting the array. */
+  events: BrokerEvent[];
+  head: number;
+  /** id → seq of the newest event with that id. */
+  seqById: Map<string, number>;
+  listeners: Set<BrokerListener>;
+}
+
+/**
+ * History and delivery inside one process.
+ *
+ * Ids are integers that start at the broker's creation time in microseconds, so ids made after a
+ * restart are larger than any made before it and an old id is never mistaken for a new one.
+ */
+export class MemoryBroker implements Broker {
+  private readonly streams = new Map<string, StreamLog>();
+  private readonly firstSeq = Date.now() * 1000;
+  private nextSeq = this.firstSeq;
+
+  publish(stream: string, message: BrokerMessage, limits: HistoryLimits): Promise<string> {
+    return Promise.resolve(this.append(stream, message, limits).id);
+  }
+
+  tryPublish(stream: string, message: BrokerMessage, limits: HistoryLimits): boolean {
+    this.append(stream, message, limits);
+    return true;
+  }
+
+  history(stream: string, lastEventId: string, limits: HistoryLimits): Promise<HistoryResult> {
+    const log = this.streams.get(stream);
+    if (!log) {
+      return Promise.resolve({ resumable: false, reason: 'unknown', events: [] });
+    }
+    trim(log, limits, Date.now());
+    const held = log.events.slice(log.head);
+    const seq = log.seqById.get(lastEventId);
+    if (seq === undefined) {
+      return Promise.resolve({
+        resumable: false,
+        reason: this.whyNotHeld(lastEventId),
+        events: held,
+      });
+    }
+    return Promise.resolve({ resumable: true, events: held.filter((e) => e.seq > seq) });
+  }
+
+  listen(stream: string, listener: BrokerListener): Promise<() => Promise<void>> {
+    const log = this.log(stream);
+    log.listeners.add(listener);
+    return Promise.resolve(async () => {
+      log.listeners.delete(listener);
+    });
+  }
+
+  async drop(stream: string): Promise<void> {
+    const log = this.streams.get(stream);
+    if (log && log.listeners.size === 0) this.streams.delete(stream);
+    else if (log) {
+      log.events = [];
+      log.head = 0;
+      log.seqById.clear();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.streams.clear();
+  }
+
+  private append(stream: string, message: BrokerMessage, limits: HistoryLimits): BrokerEvent {
+    const log = this.log(stream);
+    const seq = this.nextSeq++;
+    const event: BrokerEvent = {
+      seq,
+      id: message.id ?? String(seq),
+      time: Date.now(),
+      body: message.body,
+    };
+    log.events.push(event);
+    log.seqById.set(event.id, seq);
+    trim(log, limits, event.time);
+    // Appending and announcing happen in one synchronous step: nothing can come between them.
+    for (const listener of log.listeners) listener.onEvent(event);
+    return event;
+  }
+
+  private whyNotHeld(id: string): string {
+    const n = Number(id);
+    return Number.isSafeInteger(n) && n >= this.firstSeq && n < this.nextSeq
+      ? 'evicted'
+      : 'unknown';
+  }
+
+  private log(stream: string): StreamLog {
+    let log = this.streams.get(stream);
+    if (!log) {
+      log = { events: [], head: 0, seqById: new Map(), listeners: new Set() };
+      this.streams.set(stream, log);
+    }
+    return log;
+  }
+}
+
+/** Evict by count and age; compact the array once half of it is evicted. */
+function trim(log: StreamLog, limits: HistoryLimits, now: number): void {
+  const { events } = log;
+  const oldestKept = now - limits.maxAgeMs;
+  while (log.head < events.length) {
+    const e = events[log.head]!;
+    if (events.length - log.head <= limits.maxEvents && e.time >= oldestKept) break;
+    if (log.seqById.get(e.id) === e.seq) log.seqById.delete(e.id);
+    log.head++;
+  }
+  if (log.head > 64 && log.head * 2 > events.length) {
+    log.events = events.slice(log.head);
+    log.head = 0;
+  }
+}

@@ -1,0 +1,63 @@
+import type { Connection } from './connection.js';
+import type { RequestView } from './route.js';
+import { isReply, type SSEServer } from './sse-server.js';
+import type { Subscriber } from './subscriber.js';
+
+/** The adapter for Fetch-API frameworks: a `Request` in, a streaming `Response` out. */
+export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
+  return async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const req: RequestView = {
+      method: request.method,
+      url: url.pathname + url.search,
+      header: (name) => request.headers.get(name) ?? undefined,
+      raw: request,
+    };
+    const decision = await server.route(req);
+    if (isReply(decision)) {
+      return new Response(request.method === 'HEAD' ? null : decision.body, decision);
+    }
+    if (decision.head) return new Response(null, { status: 200, headers: decision.headers });
+
+    let sub: Subscriber | undefined;
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const gone = () => {
+      if (sub) server.closed(decision, sub, 'client-closed');
+    };
+    const body = new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          controller = c;
+        },
+        cancel: gone,
+      },
+      // desiredSize then tells how many bytes wait for the client.
+      { highWaterMark: maxQueuedBytes, size: (chunk) => chunk.byteLength },
+    );
+    const connection: Connection = {
+      write(chunk) {
+        controller.enqueue(chunk);
+      },
+      get queuedBytes() {
+        return maxQueuedBytes - (controller.desiredSize ?? 0);
+      },
+      end() {
+        try {
+          controller.close();
+        } catch {
+          // already closed by the client
+        }
+      },
+      destroy() {
+        try {
+          controller.error(new Error('SSE subscriber disconnected'));
+        } catch {
+          // already closed
+        }
+      },
+    };
+    sub = server.open(decision, connection);
+    request.signal?.addEventListener('abort', gone, { once: true });
+    return new Response(body, { status: 200, headers: decision.headers });
+  };
+}

@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Connection } from './connection.js';
+import type { RequestView } from './route.js';
+import { isReply, type SSEServer } from './sse-server.js';
+
+type NodeRequest = IncomingMessage | Http2ServerRequest;
+type NodeResponse = ServerResponse | Http2ServerResponse;
+/** `compression` and similar middleware add `flush()` to push out what they hold back. */
+type Flushable = { flush?: () => void };
+
+/** The adapter for node:http, http2's compatibility API, Express and Connect. */
+export function nodeHandler(server: SSEServer) {
+  return (req: NodeRequest, res: NodeResponse, next?: (err?: unknown) => void): void => {
+    server.route(view(req)).then(
+      (decision) => {
+        if (isReply(decision)) {
+          res.writeHead(decision.status, decision.headers);
+          if (req.method === 'HEAD') res.end();
+          else res.end(decision.body);
+          return;
+        }
+        const headers: Record<string, string> = { ...decision.headers };
+        // HTTP/2 forbids connection-specific headers.
+        if (req.httpVersionMajor < 2) headers.Connection = 'keep-alive';
+        res.writeHead(200, headers);
+        if (decision.head) {
+          res.end();
+          return;
+        }
+        if ('setNoDelay' in req.socket) req.socket.setNoDelay(true);
+        const flushable = res as Flushable;
+        const connection: Connection = {
+          write(chunk) {
+            (res as ServerResponse).write(chunk);
+            flushable.flush?.();
+          },
+          get queuedBytes() {
+            return res.writableLength;
+          },
+          end: () => res.end(),
+          destroy: () => (res as ServerResponse).destroy(),
+        };
+        const sub = server.open(decision, connection);
+        res.once('close', () => server.closed(decision, sub, 'client-closed'));
+      },
+      (err: unknown) => {
+        if (next) return next(err);
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('Internal error while subscribing.\n');
+      },
+    );
+  };
+}
+
+function view(req: NodeRequest): RequestView {
+  return {
+    method: req.method ?? 'GET',
+    // Express mounts rewrite req.url; the query is what matters and it is kept.
+    url: req.url ?? '/',
+    header(name) {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    },
+    raw: req,
+  };
+}

@@ -1,0 +1,218 @@
+import type { Broker, BrokerEvent, BrokerMessage, HistoryLimits } from '../broker/types.js';
+import { encodeEvent, encodeIdLine } from '../protocol/encode.js';
+import { InvalidEventError } from '../protocol/errors.js';
+import type { PublishEvent } from '../protocol/types.js';
+import type { Subscriber } from './subscriber.js';
+import type { UnsubscribeInfo, UnsubscribeReason } from './types.js';
+import { resetText, wireText } from './wire.js';
+
+/** What a stream needs from its server; one object shared by all streams. */
+export interface StreamSettings {
+  broker: Broker;
+  limits: HistoryLimits;
+  eventTTL: number;
+  resetEvent: string | null;
+  maxQueuedBytes: number;
+  encodeBase64: boolean;
+  onUnsubscribe?: (streamId: string, info: UnsubscribeInfo) => void;
+}
+
+/**
+ * A named stream: its subscribers in this process, fed by the broker.
+ *
+ * Events that arrive in the same tick are sent as one write, encoded once and shared by every
+ * subscriber: the cost per subscriber is one `write` call per tick, whatever the burst.
+ */
+export class Stream {
+  readonly id: string;
+  private readonly settings: StreamSettings;
+  private readonly subscribers = new Set<Subscriber>();
+  private pending: BrokerEvent[] = [];
+  private flushScheduled = false;
+  /** The newest event seen live: a new subscriber without replay starts after it. */
+  private newestSeq = -1;
+  private newestId = '';
+  private unlisten: Promise<() => Promise<void>>;
+
+  /** @internal Streams are made by `SSEServer.createStream`. */
+  constructor(id: string, settings: StreamSettings) {
+    this.id = id;
+    this.settings = settings;
+    this.unlisten = settings.broker.listen(id, {
+      onEvent: (event) => this.receive(event),
+      onGap: (reason) => this.gap(reason),
+    });
+    // A failure here shows again to whoever awaits `ready`.
+    this.unlisten.catch(() => {});
+  }
+
+  /** Subscribers connected to this process. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Resolves once the broker delivers this stream's events here. */
+  get ready(): Promise<void> {
+    return this.unlisten.then(() => undefined);
+  }
+
+  /** @internal Encode and hand to the broker; resolves with the event's id. */
+  publish(event: PublishEvent): Promise<string> {
+    return this.settings.broker.publish(this.id, this.encode(event), this.settings.limits);
+  }
+
+  /** @internal */
+  tryPublish(event: PublishEvent): boolean {
+    return this.settings.broker.tryPublish(this.id, this.encode(event), this.settings.limits);
+  }
+
+  /** The body is encoded here, once; the id line is added at delivery, after the broker chose it. */
+  private encode(event: PublishEvent): BrokerMessage {
+    const opts = { base64: this.settings.encodeBase64 };
+    if (typeof event === 'string' || event instanceof Uint8Array) {
+      return { body: encodeEvent({ data: event }, opts) };
+    }
+    if (event === null || typeof event !== 'object') {
+      throw new InvalidEventError(
+        'event',
+        'expected a string, a Uint8Array or an object with data',
+      );
+    }
+    const body = encodeEvent({ ...event, id: undefined }, opts);
+    if (event.id === undefined) return { body };
+    encodeIdLine(event.id); // refuses an id that could inject a field
+    return { body, id: event.id };
+  }
+
+  /** @internal Start sending to a subscriber, replaying from `lastEventId` when given. */
+  async attach(sub: Subscriber, lastEventId: string | undefined): Promise<void> {
+    this.subscribers.add(sub);
+    if (lastEventId === undefined) {
+      sub.lastSeq = this.newestSeq;
+      return;
+    }
+    sub.state = 'replaying';
+    let history: Awaited<ReturnType<Broker['history']>>;
+    try {
+      await this.unlisten;
+      history = await this.settings.broker.history(this.id, lastEventId, this.settings.limits);
+    } catch {
+      // No history to be had now: end the response so the client retries from the same id.
+      return this.detach(sub, 'error');
+    }
+    // The client may have gone while history was read.
+    if ((sub.state as Subscriber['state']) === 'closed') return;
+    let { events } = history;
+    let reason = history.resumable ? undefined : history.reason;
+    if (this.settings.eventTTL !== Number.POSITIVE_INFINITY) {
+      const cutoff = Date.now() - this.settings.eventTTL;
+      const fresh = events.findIndex((e) => e.time >= cutoff);
+      const expired = fresh === -1 ? events.length : fresh;
+      if (expired > 0) {
+        events = events.slice(expired);
+        reason ??= 'expired';
+      }
+    }
+    let text = '';
+    if (reason !== undefined && this.settings.resetEvent !== null) {
+      text = resetText(this.settings.resetEvent, reason, lastEventId);
+    }
+    text += wireText(events);
+    if (events.length > 0) sub.lastSeq = events[events.length - 1]!.seq;
+    // Live events that came while history was read: send those not already replayed.
+    const backlog = sub.backlog;
+    sub.backlog = [];
+    sub.backlogBytes = 0;
+    const from = backlog.findIndex((e) => e.seq > sub.lastSeq);
+    if (from !== -1) {
+      text += wireText(backlog, from);
+      sub.lastSeq = backlog[backlog.length - 1]!.seq;
+    }
+    sub.state = 'live';
+    if (text !== '') this.send(sub, Buffer.from(text));
+  }
+
+  /** @internal Remove a subscriber, once, telling `onUnsubscribe` why. */
+  detach(sub: Subscriber, reason: UnsubscribeReason): void {
+    if (sub.state === 'closed') return;
+    sub.state = 'closed';
+    this.subscribers.delete(sub);
+    sub.backlog = [];
+    if (reason === 'slow-subscriber' || reason === 'error') sub.connection.destroy();
+    else if (reason !== 'client-closed') sub.connection.end();
+    this.settings.onUnsubscribe?.(this.id, { ...sub.info, reason });
+  }
+
+  /** @internal End every subscriber and stop listening. */
+  async close(reason: UnsubscribeReason): Promise<void> {
+    for (const sub of this.subscribers) this.detach(sub, reason);
+    const unlisten = await this.unlisten.catch(() => undefined);
+    await unlisten?.();
+  }
+
+  /** @internal Write to every subscriber (keep-alives). */
+  broadcast(chunk: Uint8Array): void {
+    for (const sub of this.subscribers) this.send(sub, chunk);
+  }
+
+  private receive(event: BrokerEvent): void {
+    this.newestSeq = event.seq;
+    this.newestId = event.id;
+    this.pending.push(event);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const events = this.pending;
+    this.pending = [];
+    if (this.subscribers.size === 0) return;
+    const last = events[events.length - 1]!;
+    let shared: Buffer | undefined;
+    for (const sub of this.subscribers) {
+      if (sub.state === 'replaying') {
+        for (const e of events) {
+          sub.backlog.push(e);
+          sub.backlogBytes += e.body.length;
+        }
+        if (sub.backlogBytes > this.settings.maxQueuedBytes) this.detach(sub, 'slow-subscriber');
+        continue;
+      }
+      if (sub.lastSeq >= last.seq) continue;
+      if (sub.lastSeq < events[0]!.seq) {
+        shared ??= Buffer.from(wireText(events));
+        this.send(sub, shared);
+      } else {
+        // Joined during this tick after a replay: only the events it has not had.
+        this.send(
+          sub,
+          Buffer.from(
+            wireText(
+              events,
+              events.findIndex((e) => e.seq > sub.lastSeq),
+            ),
+          ),
+        );
+      }
+      sub.lastSeq = last.seq;
+    }
+  };
+
+  private send(sub: Subscriber, chunk: Uint8Array): void {
+    if (sub.state === 'closed') return;
+    sub.connection.write(chunk);
+    if (sub.connection.queuedBytes > this.settings.maxQueuedBytes) {
+      this.detach(sub, 'slow-subscriber');
+    }
+  }
+
+  /** The broker may have missed events: tell every subscriber it cannot be sure it has all. */
+  private gap(reason: string): void {
+    if (this.settings.resetEvent === null) return;
+    const chunk = Buffer.from(resetText(this.settings.resetEvent, reason, this.newestId));
+    for (const sub of this.subscribers) if (sub.state === 'live') this.send(sub, chunk);
+  }
+}
