@@ -3,7 +3,9 @@ import type { EncodeOptions, PublishEvent } from './types.js';
 
 const LINE_END = /\r\n|\r|\n/;
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
+// ignoreBOM keeps a leading U+FEFF in a publisher's bytes: it is content there, and only the
+// stream's first BOM is special ("One leading U+FEFF BYTE ORDER MARK character must be ignored").
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * The wire text of one event, ending in a blank line.

@@ -38,6 +38,7 @@ export class EventParser {
   private afterCR = false;
   private discarding = false; // skipping the rest of an oversize event
   private carry: Uint8Array | undefined; // bytes after an overflow, parsed on the next feed
+  private highSurrogate = ''; // the first half of a pair that a text chunk ended with
 
   constructor(handlers: ParserHandlers, opts: ParserOptions = {}) {
     this.handlers = handlers;
@@ -60,7 +61,21 @@ export class EventParser {
       this.parseText(typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
       return;
     }
-    let bytes = typeof chunk === 'string' ? utf8.encode(chunk) : chunk;
+    let bytes: Uint8Array;
+    if (typeof chunk === 'string') {
+      // A string may end between the halves of a surrogate pair: hold the high half back, so
+      // the pair is encoded whole (as the same text fed in one piece would be).
+      if (this.highSurrogate !== '') {
+        chunk = this.highSurrogate + chunk;
+        this.highSurrogate = '';
+      }
+      const last = chunk.charCodeAt(chunk.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        this.highSurrogate = chunk.slice(-1);
+        chunk = chunk.slice(0, -1);
+      }
+      bytes = utf8.encode(chunk);
+    } else bytes = chunk;
     if (this.carry) {
       const joined = new Uint8Array(this.carry.length + bytes.length);
       joined.set(this.carry);
@@ -86,6 +101,7 @@ export class EventParser {
     this.afterCR = false;
     this.discarding = false;
     this.carry = undefined;
+    this.highSurrogate = '';
   }
 
   private clearEvent(): void {
