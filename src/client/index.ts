@@ -1,1 +1,11 @@
-export {};
+export * from './errors.js';
+export { EventSource, type EventSourceEventMap, type EventSourceInit } from './event-source.js';
+export { SSEClient } from './sse-client.js';
+export type {
+  ClientOptions,
+  HeadersOption,
+  ReconnectOptions,
+  ResendableBody,
+  SSEEvent,
+  SubscribeOptions,
+} from './types.js';

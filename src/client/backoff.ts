@@ -1,0 +1,56 @@
+import type { ReconnectOptions } from './types.js';
+
+export interface BackoffSettings {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  multiplier: number;
+  jitter: number;
+  maxRetries: number;
+}
+
+export function backoffSettings(opts: ReconnectOptions = {}): BackoffSettings {
+  const s = {
+    initialDelayMs: opts.initialDelayMs ?? 1000,
+    maxDelayMs: opts.maxDelayMs ?? 30_000,
+    multiplier: opts.multiplier ?? 2,
+    jitter: opts.jitter ?? 0.2,
+    maxRetries: opts.maxRetries ?? Number.POSITIVE_INFINITY,
+  };
+  for (const [name, value] of Object.entries(s)) {
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+      throw new RangeError(`reconnect.${name} must be a non-negative number, got ${value}`);
+    }
+  }
+  if (s.jitter > 1) throw new RangeError(`reconnect.jitter is a fraction (0..1), got ${s.jitter}`);
+  return s;
+}
+
+/**
+ * The delay before retry `attempt` (0-based, failures since the last successful connect):
+ * `min(maxDelayMs, base × multiplier^attempt)`, varied by ±jitter. `base` is the server's last
+ * `retry` value, or `initialDelayMs` when it sent none.
+ */
+export function backoffDelay(
+  s: BackoffSettings,
+  attempt: number,
+  serverRetryMs: number | undefined,
+  random: () => number = Math.random,
+): number {
+  const base = serverRetryMs ?? s.initialDelayMs;
+  const delay = Math.min(s.maxDelayMs, base * s.multiplier ** attempt);
+  return Math.max(0, Math.round(delay * (1 + s.jitter * (2 * random() - 1))));
+}
+
+/** Wait `ms`, or less if `signal` aborts; the timer never outlives the wait. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}

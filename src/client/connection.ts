@@ -1,0 +1,203 @@
+import { EventTooLargeError as ParserTooLarge } from '../protocol/errors.js';
+import { EventParser } from '../protocol/parser.js';
+import type { SSEEvent } from '../protocol/types.js';
+import { type BackoffSettings, backoffDelay, sleep } from './backoff.js';
+import {
+  BadBase64Error,
+  ConnectionLostError,
+  EventSizeExceededError,
+  HeadersFailedError,
+  HttpStatusError,
+  MaxRetriesError,
+  SSEClientError,
+  ValidatorRefusedError,
+} from './errors.js';
+import { checkResponse, isFatal } from './retry-policy.js';
+import type { HeadersOption, ResendableBody } from './types.js';
+
+/** Everything one subscription needs to connect, fixed for its lifetime. */
+export interface StreamSetup {
+  url: string;
+  method: string;
+  headers: HeadersOption | undefined;
+  body: ResendableBody | undefined;
+  fetch: typeof globalThis.fetch;
+  backoff: BackoffSettings | false;
+  maxEventSize: number;
+  base64: boolean;
+  validator: ((res: Response) => void | Promise<void>) | undefined;
+  onConnect: (() => void) | undefined;
+  onDisconnect: ((error?: unknown) => void) | undefined;
+}
+
+/** Where a subscription's events and state changes go. */
+export interface StreamSink {
+  event(e: SSEEvent): void;
+  /** Called after each chunk: a promise to wait for before reading more (backpressure). */
+  pause?(): Promise<void> | undefined;
+  connected(open: boolean): void;
+  lastEventId(id: string): void;
+}
+
+/** An error from the user's own code (handler, base64 data): it ends the subscription as is. */
+class Passthrough {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Connect, read events, and reconnect with backoff until `signal` aborts (resolves), a fatal
+ * error (rejects), or, with `reconnect: false`, the end of the stream.
+ */
+export async function runStream(
+  setup: StreamSetup,
+  sink: StreamSink,
+  signal: AbortSignal,
+  lastEventId: string,
+): Promise<void> {
+  let serverRetry: number | undefined;
+  const decoder = setup.base64 ? new TextDecoder() : undefined;
+  const parser = new EventParser(
+    {
+      onEvent(e) {
+        try {
+          if (decoder) e.data = decodeBase64(e.data, decoder);
+          sink.event(e);
+        } catch (error) {
+          throw new Passthrough(error);
+        }
+      },
+      // "set the event stream's reconnection time to that integer" — our backoff base.
+      onRetry(ms) {
+        serverRetry = ms;
+      },
+    },
+    { maxEventSize: setup.maxEventSize },
+  );
+  parser.lastEventId = lastEventId;
+  let failures = 0;
+  for (;;) {
+    if (signal.aborted) return;
+    let error: unknown;
+    let accepted = false;
+    try {
+      const res = await connect(setup, parser.lastEventId, signal);
+      accepted = true;
+      failures = 0;
+      setup.onConnect?.();
+      sink.connected(true);
+      await pump(res.body!, parser, sink, signal);
+    } catch (e) {
+      error =
+        e instanceof Passthrough
+          ? e
+          : e instanceof ParserTooLarge
+            ? new EventSizeExceededError(e.limit)
+            : e;
+    }
+    parser.reset();
+    if (accepted) {
+      sink.connected(false);
+      setup.onDisconnect?.(signal.aborted || error instanceof Passthrough ? undefined : error);
+    }
+    if (signal.aborted) return;
+    if (error instanceof Passthrough) throw error.error;
+    if (isFatal(error)) throw error;
+    const backoff = setup.backoff;
+    if (backoff === false) {
+      if (error === undefined) return;
+      throw error instanceof SSEClientError ? error : new ConnectionLostError(error);
+    }
+    if (failures >= backoff.maxRetries) {
+      throw new MaxRetriesError(failures + 1, error ?? new Error('the server ended the stream'));
+    }
+    const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
+    await sleep(retryAfter ?? backoffDelay(backoff, failures, serverRetry), signal);
+    failures++;
+  }
+}
+
+/** One request; resolves with an accepted response or throws why not. */
+async function connect(
+  setup: StreamSetup,
+  lastEventId: string,
+  signal: AbortSignal,
+): Promise<Response> {
+  let init: HeadersInit | undefined;
+  try {
+    init = typeof setup.headers === 'function' ? await setup.headers() : setup.headers;
+  } catch (e) {
+    throw new HeadersFailedError(e);
+  }
+  const headers = new Headers(init);
+  if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
+  // "If the event source's last event ID string is not the empty string, set `Last-Event-ID`."
+  if (lastEventId !== '') headers.set('last-event-id', lastEventId);
+  const fetchFn = setup.fetch;
+  const res = await fetchFn(setup.url, {
+    method: setup.method,
+    headers,
+    body: (setup.body ?? null) as BodyInit | null,
+    cache: 'no-store',
+    signal,
+  });
+  try {
+    if (setup.validator) {
+      try {
+        await setup.validator(res);
+      } catch (e) {
+        throw new ValidatorRefusedError(e);
+      }
+    }
+    checkResponse(res, setup.url);
+    if (!res.body) throw new TypeError('the response has no body');
+  } catch (e) {
+    // Free the connection before waiting or giving up.
+    res.body?.cancel().catch(() => {});
+    throw e;
+  }
+  return res;
+}
+
+/** Feed the body to the parser until it ends; throws on a network error. */
+async function pump(
+  body: ReadableStream<Uint8Array>,
+  parser: EventParser,
+  sink: StreamSink,
+  signal: AbortSignal,
+): Promise<void> {
+  const reader = body.getReader();
+  const onAbort = () => {
+    reader.cancel().catch(() => {});
+  };
+  signal.addEventListener('abort', onAbort);
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return;
+      }
+      parser.feed(value);
+      sink.lastEventId(parser.lastEventId);
+      const wait = sink.pause?.();
+      if (wait) await wait;
+      if (signal.aborted) return;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (!finished) reader.cancel().catch(() => {});
+  }
+}
+
+function decodeBase64(text: string, decoder: TextDecoder): string {
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    throw new BadBase64Error(text);
+  }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return decoder.decode(bytes);
+}

@@ -1,0 +1,94 @@
+import type { SSEEvent } from '../protocol/types.js';
+
+/**
+ * The buffer between a connection and an `events()` consumer. Holding `highWaterMark` events or
+ * more, it asks the reader to pause; the reader resumes once the consumer has taken half of them.
+ */
+export class EventQueue {
+  private items: (SSEEvent | undefined)[] = [];
+  private head = 0;
+  private waiter: ((r: IteratorResult<SSEEvent, undefined>) => void) | undefined;
+  private failWaiter: ((error: unknown) => void) | undefined;
+  private resume: (() => void) | undefined;
+  private closed = false;
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly highWaterMark: number) {}
+
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  push(e: SSEEvent): void {
+    const w = this.waiter;
+    if (w) {
+      this.waiter = this.failWaiter = undefined;
+      w({ value: e, done: false });
+    } else this.items.push(e);
+  }
+
+  /** After a chunk: undefined to go on reading, or a promise to wait for first. */
+  pause(): Promise<void> | undefined {
+    if (this.closed || this.size < this.highWaterMark) return undefined;
+    return new Promise((resolve) => {
+      this.resume = resolve;
+    });
+  }
+
+  /** No more events: the iterator drains what is buffered, then ends (or rejects with `error`). */
+  end(error?: unknown): void {
+    if (error !== undefined) this.failure = { error };
+    this.closed = true;
+    this.wake();
+    const w = this.waiter;
+    if (w && this.size === 0) {
+      const fail = this.failWaiter!;
+      this.waiter = this.failWaiter = undefined;
+      if (this.failure) {
+        const { error } = this.failure;
+        this.failure = undefined;
+        fail(error);
+      } else w({ value: undefined, done: true });
+    }
+  }
+
+  /** The consumer stopped: drop the buffer and let a paused reader go. */
+  close(): void {
+    this.items = [];
+    this.head = 0;
+    this.failure = undefined;
+    this.end();
+  }
+
+  next(): Promise<IteratorResult<SSEEvent, undefined>> {
+    if (this.size > 0) {
+      const value = this.items[this.head]!;
+      this.items[this.head++] = undefined;
+      if (this.head === this.items.length) {
+        this.items.length = 0;
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (this.resume && this.size <= this.highWaterMark >> 1) this.wake();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.failure) {
+      const { error } = this.failure;
+      this.failure = undefined;
+      return Promise.reject(error);
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiter = resolve;
+      this.failWaiter = reject;
+    });
+  }
+
+  private wake(): void {
+    const r = this.resume;
+    this.resume = undefined;
+    r?.();
+  }
+}

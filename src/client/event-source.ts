@@ -1,0 +1,258 @@
+import { EventParser } from '../protocol/parser.js';
+import { isEventStream } from './retry-policy.js';
+import type { HeadersOption } from './types.js';
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+
+/** The standard `EventSourceInit`, plus request headers and a custom `fetch`. */
+export interface EventSourceInit {
+  withCredentials?: boolean;
+  /** Extra request headers, or a (sync or async) function called before every connect. */
+  headers?: HeadersOption;
+  /** Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+type Handler = ((this: EventSource, ev: Event) => unknown) | null;
+type MessageHandler = ((this: EventSource, ev: MessageEvent) => unknown) | null;
+
+export interface EventSourceEventMap {
+  error: Event;
+  message: MessageEvent;
+  open: Event;
+}
+
+/**
+ * The HTML standard's `EventSource` ("server-sent events", §9.2) over `fetch`: the same
+ * interface, readyState transitions and events as the browser's, in any runtime.
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: typed listener overloads, as in lib.dom
+export class EventSource extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSED = CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSED: 2;
+
+  readonly url: string;
+  readonly withCredentials: boolean;
+  private state: number = CONNECTING;
+  private readonly init: EventSourceInit;
+  private readonly parser: EventParser;
+  // "reconnection time … an implementation-defined value, probably in the region of a few seconds"
+  private reconnectionTime = 3000;
+  private origin = '';
+  private controller: AbortController | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private handlers: Record<string, { fn: Handler; listener: (e: Event) => void } | undefined> = {};
+
+  constructor(url: string | URL, init: EventSourceInit = {}) {
+    super();
+    // "Let urlRecord be the result of encoding-parsing a URL given url, relative to settings.
+    // If urlRecord is failure, then throw a "SyntaxError" DOMException."
+    let parsed: URL;
+    try {
+      parsed = new URL(String(url), (globalThis as { location?: { href: string } }).location?.href);
+    } catch {
+      throw new DOMException(
+        `Cannot open an EventSource to ${JSON.stringify(String(url))}: not a valid URL`,
+        'SyntaxError',
+      );
+    }
+    this.url = parsed.href;
+    this.withCredentials = init.withCredentials === true;
+    this.init = init;
+    this.parser = new EventParser({
+      onEvent: (e) => {
+        // "If the readyState attribute is set to a value other than CLOSED, dispatch the event."
+        if (this.state === CLOSED) return;
+        this.dispatchEvent(
+          new MessageEvent(e.event, { data: e.data, lastEventId: e.id, origin: this.origin }),
+        );
+      },
+      onRetry: (ms) => {
+        this.reconnectionTime = ms;
+      },
+    });
+    this.connect();
+  }
+
+  get readyState(): number {
+    return this.state;
+  }
+
+  get onopen(): Handler {
+    return this.getHandler('open');
+  }
+  set onopen(fn: Handler) {
+    this.setHandler('open', fn);
+  }
+  get onmessage(): MessageHandler {
+    return this.getHandler('message') as MessageHandler;
+  }
+  set onmessage(fn: MessageHandler) {
+    this.setHandler('message', fn as Handler);
+  }
+  get onerror(): Handler {
+    return this.getHandler('error');
+  }
+  set onerror(fn: Handler) {
+    this.setHandler('error', fn);
+  }
+
+  /** "Abort any instances of the fetch algorithm started for this EventSource object, and set the readyState attribute to CLOSED." */
+  close(): void {
+    this.state = CLOSED;
+    clearTimeout(this.timer);
+    this.controller?.abort();
+  }
+
+  private async connect(): Promise<void> {
+    const controller = new AbortController();
+    this.controller = controller;
+    let res: Response;
+    try {
+      const h = this.init.headers;
+      const headers = new Headers(typeof h === 'function' ? await h() : h);
+      headers.set('accept', 'text/event-stream');
+      const id = this.parser.lastEventId;
+      if (id !== '') headers.set('last-event-id', id);
+      const fetchFn = this.init.fetch ?? globalThis.fetch;
+      res = await fetchFn(this.url, {
+        headers,
+        mode: 'cors',
+        credentials: this.withCredentials ? 'include' : 'same-origin',
+        cache: 'no-store',
+        signal: controller.signal,
+      });
+    } catch {
+      // "If res is an aborted network error, then fail the connection. Otherwise, if res is a
+      // network error, then reestablish the connection."
+      if (!controller.signal.aborted) this.reestablish();
+      return;
+    }
+    if (controller.signal.aborted) {
+      res.body?.cancel().catch(() => {});
+      return;
+    }
+    // "if res's status is not 200, or if res's `Content-Type` is not `text/event-stream`, then
+    // fail the connection."
+    if (res.status !== 200 || !isEventStream(res.headers.get('content-type') ?? '') || !res.body) {
+      res.body?.cancel().catch(() => {});
+      this.fail();
+      return;
+    }
+    // The origin of the event stream's final URL, after any redirects.
+    this.origin = new URL(res.url || this.url).origin;
+    this.announce();
+    const reader = res.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || this.state === CLOSED) break;
+        this.parser.feed(value);
+      }
+    } catch {
+      // A network error mid-stream: reconnect, as when the stream ends.
+    }
+    reader.cancel().catch(() => {});
+    this.parser.reset();
+    this.reestablish();
+  }
+
+  /** "Announce the connection": readyState OPEN, then an `open` event. */
+  private announce(): void {
+    if (this.state === CLOSED) return;
+    this.state = OPEN;
+    this.dispatchEvent(new Event('open'));
+  }
+
+  /** "Fail the connection": readyState CLOSED, then an `error` event; no more reconnects. */
+  private fail(): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    this.dispatchEvent(new Event('error'));
+  }
+
+  /** "Reestablish the connection": readyState CONNECTING, an `error` event, wait, connect again. */
+  private reestablish(): void {
+    if (this.state === CLOSED) return;
+    this.state = CONNECTING;
+    this.dispatchEvent(new Event('error'));
+    if (this.state !== CONNECTING) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.state === CONNECTING) this.connect();
+    }, this.reconnectionTime);
+  }
+
+  private getHandler(type: string): Handler {
+    return this.handlers[type]?.fn ?? null;
+  }
+
+  /** An event handler attribute: one listener, added when first set, removed when set to null. */
+  private setHandler(type: string, fn: Handler): void {
+    const slot = this.handlers[type];
+    const value = typeof fn === 'function' ? fn : null;
+    if (slot) {
+      slot.fn = value;
+      if (value === null) {
+        this.removeEventListener(type, slot.listener);
+        this.handlers[type] = undefined;
+      }
+    } else if (value !== null) {
+      const entry = {
+        fn: value,
+        listener: (e: Event) => {
+          entry.fn?.call(this, e);
+        },
+      };
+      this.handlers[type] = entry;
+      this.addEventListener(type, entry.listener);
+    }
+  }
+}
+
+for (const [name, value] of [
+  ['CONNECTING', CONNECTING],
+  ['OPEN', OPEN],
+  ['CLOSED', CLOSED],
+] as const) {
+  Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
+}
+
+export interface EventSource {
+  addEventListener<K extends keyof EventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, ev: EventSourceEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: (this: EventSource, event: MessageEvent) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof EventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, ev: EventSourceEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: (this: EventSource, event: MessageEvent) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}

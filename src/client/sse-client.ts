@@ -1,0 +1,162 @@
+import type { SSEEvent } from '../protocol/types.js';
+import { type BackoffSettings, backoffSettings } from './backoff.js';
+import { runStream, type StreamSetup, type StreamSink } from './connection.js';
+import { EventQueue } from './event-queue.js';
+import type { ClientOptions, SubscribeOptions } from './types.js';
+
+const DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024;
+/** Events `events()` buffers before it stops reading the body. */
+const EVENTS_HIGH_WATER_MARK = 256;
+
+/**
+ * A Server-Sent Events client over `fetch`: subscribe to a stream with a handler or an async
+ * iterator; it reconnects with backoff and resumes from the last event id.
+ */
+export class SSEClient {
+  /** The id of the latest event any subscription received; a new subscription resumes from it. */
+  lastEventId: string;
+  private readonly url: URL;
+  private readonly options: ClientOptions;
+  private readonly backoff: BackoffSettings | false;
+  private readonly controllers = new Set<AbortController>();
+  private open = 0;
+
+  constructor(url: string | URL, options: ClientOptions = {}) {
+    this.url = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+    this.options = options;
+    this.lastEventId = options.lastEventId ?? '';
+    this.backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
+    checkBody(options.method ?? 'GET', options.body);
+  }
+
+  /** Whether a subscription currently has an accepted connection. */
+  get connected(): boolean {
+    return this.open > 0;
+  }
+
+  /** Subscribe to `stream` (as `?stream=NAME`); resolves when aborted or unsubscribed. */
+  subscribe(
+    stream: string,
+    handler: (e: SSEEvent) => void,
+    opts: SubscribeOptions = {},
+  ): Promise<void> {
+    return this.run(this.streamUrl(stream), this.sink(handler), opts.signal);
+  }
+
+  /** Subscribe to the URL as it is. */
+  subscribeRaw(handler: (e: SSEEvent) => void, opts: SubscribeOptions = {}): Promise<void> {
+    return this.run(this.url.href, this.sink(handler), opts.signal);
+  }
+
+  /**
+   * The events as an async iterator. The connection opens on the first `next()`; a consumer that
+   * stops pulling stops the reading after a bounded buffer; leaving the loop closes the connection.
+   */
+  events(stream?: string, opts: SubscribeOptions = {}): AsyncIterableIterator<SSEEvent> {
+    const queue = new EventQueue(EVENTS_HIGH_WATER_MARK);
+    const controller = new AbortController();
+    const url = stream === undefined ? this.url.href : this.streamUrl(stream);
+    const sink = this.sink((e) => queue.push(e));
+    sink.pause = () => queue.pause();
+    let running: Promise<void> | undefined;
+    const iterator: AsyncIterableIterator<SSEEvent> = {
+      next: () => {
+        running ??= this.run(url, sink, opts.signal, controller).then(
+          () => queue.end(),
+          (error) => queue.end(error),
+        );
+        return queue.next();
+      },
+      return: async () => {
+        controller.abort();
+        queue.close();
+        await running;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** End every subscription of this client. */
+  unsubscribe(): void {
+    for (const c of this.controllers) c.abort();
+  }
+
+  private streamUrl(stream: string): string {
+    const u = new URL(this.url);
+    u.searchParams.set(this.options.streamParam ?? 'stream', stream);
+    return u.href;
+  }
+
+  private sink(handler: (e: SSEEvent) => void): StreamSink {
+    return {
+      event: (e) => {
+        this.lastEventId = e.id;
+        handler(e);
+      },
+      connected: (open) => {
+        this.open += open ? 1 : -1;
+      },
+      lastEventId: (id) => {
+        this.lastEventId = id;
+      },
+    };
+  }
+
+  private async run(
+    url: string,
+    sink: StreamSink,
+    signal: AbortSignal | undefined,
+    controller = new AbortController(),
+  ): Promise<void> {
+    if (signal?.aborted) return;
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort);
+    this.controllers.add(controller);
+    const o = this.options;
+    const setup: StreamSetup = {
+      url,
+      method: o.method ?? 'GET',
+      headers: o.headers,
+      body: o.body,
+      fetch: o.fetch ?? globalThis.fetch,
+      backoff: this.backoff,
+      maxEventSize: o.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE,
+      base64: o.encodingBase64 === true,
+      validator: o.responseValidator,
+      onConnect: o.onConnect,
+      onDisconnect: o.onDisconnect,
+    };
+    try {
+      await runStream(setup, sink, controller.signal, this.lastEventId);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.controllers.delete(controller);
+    }
+  }
+}
+
+/** The same body is sent on every reconnect, so it must be one `fetch` can send again. */
+function checkBody(method: string, body: unknown): void {
+  if (body === undefined || body === null) return;
+  const m = method.toUpperCase();
+  if (m === 'GET' || m === 'HEAD') {
+    throw new TypeError(
+      `A ${m} request cannot have a body; use method: 'POST' (or another method).`,
+    );
+  }
+  const resendable =
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    (typeof Blob !== 'undefined' && body instanceof Blob) ||
+    body instanceof URLSearchParams ||
+    (typeof FormData !== 'undefined' && body instanceof FormData);
+  if (!resendable) {
+    throw new TypeError(
+      'body must be re-sendable on every reconnect: a string, bytes, Blob, URLSearchParams or ' +
+        'FormData (a stream can be read only once).',
+    );
+  }
+}
