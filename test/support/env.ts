@@ -13,7 +13,9 @@ function which(cmd: string): string | undefined {
 }
 
 export const chromiumPath =
-  process.env.CHROMIUM_PATH ?? which('chromium') ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+  process.env.CHROMIUM_PATH ??
+  which('chromium') ??
+  (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 export const redisServerPath = which('redis-server');
 
 /**
