@@ -17,7 +17,10 @@ const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 export function encodeEvent(event: PublishEvent & object, opts: EncodeOptions = {}): string {
   const fields = event instanceof Uint8Array ? { data: event } : event;
   if (fields === null || typeof fields !== 'object') {
-    throw new InvalidEventError('event', `expected an object or Uint8Array, got ${describe(fields)}`);
+    throw new InvalidEventError(
+      'event',
+      `expected an object or Uint8Array, got ${describe(fields)}`,
+    );
   }
   let out = '';
   if (fields.comment !== undefined) out += encodeComment(fields.comment);

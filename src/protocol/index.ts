@@ -1,4 +1,10 @@
 export { encodeEvent } from './encode.js';
 export { EventTooLargeError, InvalidEventError } from './errors.js';
 export { EventParser } from './parser.js';
-export type { EncodeOptions, ParserHandlers, ParserOptions, PublishEvent, SSEEvent } from './types.js';
+export type {
+  EncodeOptions,
+  ParserHandlers,
+  ParserOptions,
+  PublishEvent,
+  SSEEvent,
+} from './types.js';

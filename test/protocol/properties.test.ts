@@ -6,8 +6,8 @@
  * inconsistent one.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import { encodeEvent, type SSEEvent } from 'ssekit/protocol';
+import { describe, expect, it } from 'vitest';
 import { byteByByte, bytes, type Parsed, parse, split, wellFormed } from './support.js';
 
 const encoder = new TextEncoder();
@@ -60,15 +60,38 @@ function reference(all: Uint8Array): Parsed {
 const valueText = fc.string({
   unit: fc.oneof(
     fc.constantFrom(' ', ':', '\0', '\uFEFF', 'é', '€', '😀', 'data', '0', '9', '\t'),
-    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((c) => c !== '\r' && c !== '\n'),
+    fc
+      .string({ unit: 'binary', minLength: 1, maxLength: 1 })
+      .filter((c) => c !== '\r' && c !== '\n'),
   ),
   maxLength: 12,
 });
 const lineEnd = fc.constantFrom('\n', '\r', '\r\n');
-const fieldName = fc.constantFrom('data', 'data', 'data', 'id', 'event', 'retry', 'Data', 'dat', 'x', '');
+const fieldName = fc.constantFrom(
+  'data',
+  'data',
+  'data',
+  'id',
+  'event',
+  'retry',
+  'Data',
+  'dat',
+  'x',
+  '',
+);
 const piece = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fieldName, fc.constantFrom(':', ': ', ''), valueText, lineEnd).map((p) => p.join('')) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('retry:', 'retry: '), fc.nat(99999), lineEnd).map((p) => p.join('')) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fieldName, fc.constantFrom(':', ': ', ''), valueText, lineEnd)
+      .map((p) => p.join('')),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('retry:', 'retry: '), fc.nat(99999), lineEnd)
+      .map((p) => p.join('')),
+  },
   { weight: 3, arbitrary: lineEnd },
   { weight: 1, arbitrary: fc.tuple(fc.constant(':'), valueText, lineEnd).map((p) => p.join('')) },
 );
@@ -83,7 +106,9 @@ const rawBytes = fc.constantFrom(
 const stream = fc
   .tuple(
     fc.boolean(),
-    fc.array(fc.oneof({ weight: 8, arbitrary: piece }, { weight: 1, arbitrary: rawBytes }), { maxLength: 30 }),
+    fc.array(fc.oneof({ weight: 8, arbitrary: piece }, { weight: 1, arbitrary: rawBytes }), {
+      maxLength: 30,
+    }),
   )
   .map(([bom, parts]) => bytes(...(bom ? [[0xef, 0xbb, 0xbf]] : []), ...parts));
 
@@ -135,7 +160,20 @@ describe('chunking', () => {
 // Strings with everything that could break a line-based format.
 const nasty = fc.string({
   unit: fc.oneof(
-    fc.constantFrom('\r', '\n', '\r\n', '\n\n', '\0', '\uFEFF', ':', ' ', '\uD800', '\uDFFF', '😀', 'é'),
+    fc.constantFrom(
+      '\r',
+      '\n',
+      '\r\n',
+      '\n\n',
+      '\0',
+      '\uFEFF',
+      ':',
+      ' ',
+      '\uD800',
+      '\uDFFF',
+      '😀',
+      'é',
+    ),
     fc.constantFrom('data: x', 'id: 1', 'event: e', 'retry: 5', ': c'),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
   ),
@@ -172,7 +210,9 @@ describe('encodeEvent → EventParser', () => {
         if (e.retry !== undefined) got.retry = e.retry;
         expect(out.events).toEqual([got]);
         expect(out.retries).toEqual(e.retry === undefined ? [] : [e.retry]);
-        expect(out.comments).toEqual(e.comment === undefined ? [] : wellFormed(e.comment).split(/\r\n|\r|\n/));
+        expect(out.comments).toEqual(
+          e.comment === undefined ? [] : wellFormed(e.comment).split(/\r\n|\r|\n/),
+        );
       }),
       { numRuns: 500 },
     );
@@ -180,7 +220,9 @@ describe('encodeEvent → EventParser', () => {
 
   it('round-trips large values', () => {
     const big = 'a😀\r\n'.repeat(200_000);
-    const out = roundTrip(encodeEvent({ data: big, id: 'x'.repeat(100_000), event: 'e'.repeat(100_000) }));
+    const out = roundTrip(
+      encodeEvent({ data: big, id: 'x'.repeat(100_000), event: 'e'.repeat(100_000) }),
+    );
     expect(out.events).toEqual([
       { id: 'x'.repeat(100_000), event: 'e'.repeat(100_000), data: 'a😀\n'.repeat(200_000) },
     ]);
@@ -191,7 +233,9 @@ describe('encodeEvent → EventParser', () => {
       fc.property(fc.uint8Array({ maxLength: 64 }), (data) => {
         const out = roundTrip(encodeEvent({ data }));
         const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(data);
-        expect(out.events).toEqual([{ id: '', event: 'message', data: text.replace(/\r\n|\r/g, '\n') }]);
+        expect(out.events).toEqual([
+          { id: '', event: 'message', data: text.replace(/\r\n|\r/g, '\n') },
+        ]);
       }),
     );
     const bom = roundTrip(encodeEvent({ data: bytes([0xef, 0xbb, 0xbf], 'x') }));
@@ -219,11 +263,23 @@ describe('no injection through a publisher’s values', () => {
     { weight: 6, arbitrary: nasty },
     { weight: 1, arbitrary: fc.anything() },
   );
-  const anyRetry = fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constantFrom(Number.NaN, -0, 1e21), fc.anything());
+  const anyRetry = fc.oneof(
+    fc.nat(),
+    fc.integer(),
+    fc.double(),
+    fc.constantFrom(Number.NaN, -0, 1e21),
+    fc.anything(),
+  );
 
   it('encodeEvent throws a TypeError or yields exactly one event with exactly the given values', () => {
     const event = fc.record(
-      { data: fc.oneof(nasty, fc.anything()), comment: anyField, event: anyField, id: anyField, retry: anyRetry },
+      {
+        data: fc.oneof(nasty, fc.anything()),
+        comment: anyField,
+        event: anyField,
+        id: anyField,
+        retry: anyRetry,
+      },
       { requiredKeys: [] },
     );
     fc.assert(
@@ -250,12 +306,15 @@ describe('no injection through a publisher’s values', () => {
         const got = out.events[0]!;
         expect(got.data).toBe(wellFormed(e.data as string).replace(/\r\n|\r/g, '\n'));
         expect(got.id).toBe(e.id === undefined ? '' : wellFormed(e.id as string));
-        expect(got.event).toBe(e.event === undefined || e.event === '' ? 'message' : wellFormed(e.event as string));
+        expect(got.event).toBe(
+          e.event === undefined || e.event === '' ? 'message' : wellFormed(e.event as string),
+        );
         // -0 is a non-negative integer too; it is written, and read back, as 0.
         const retry = e.retry === undefined ? undefined : Math.abs(e.retry as number);
         expect(got.retry).toBe(retry);
         expect(out.retries).toEqual(retry === undefined ? [] : [retry]);
-        const commentLines = e.comment === undefined ? [] : (e.comment as string).split(/\r\n|\r|\n/);
+        const commentLines =
+          e.comment === undefined ? [] : (e.comment as string).split(/\r\n|\r|\n/);
         expect(out.comments).toHaveLength(commentLines.length);
       }),
       { numRuns: 1000 },
@@ -275,7 +334,9 @@ describe('no injection through a publisher’s values', () => {
       fc.property(nasty, (s) => {
         const idBad = hasLineBreak(s) || s.includes('\0');
         expect(outcome(() => encodeEvent({ data: '', id: s }))).toBe(idBad ? 'id' : 'ok');
-        expect(outcome(() => encodeEvent({ data: '', event: s }))).toBe(hasLineBreak(s) ? 'event' : 'ok');
+        expect(outcome(() => encodeEvent({ data: '', event: s }))).toBe(
+          hasLineBreak(s) ? 'event' : 'ok',
+        );
         expect(outcome(() => encodeEvent({ data: s, comment: s }))).toBe('ok');
       }),
     );

@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
 import { EventParser, type ParserOptions, type SSEEvent } from 'ssekit/protocol';
+import { expect } from 'vitest';
 
 /** Everything a parser reported, in order. */
 export interface Parsed {
@@ -89,5 +89,8 @@ export function expectStream(
 
 /** What a string becomes after a UTF-8 round trip: lone surrogates turn into U+FFFD. */
 export function wellFormed(s: string): string {
-  return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return s.replace(
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
 }

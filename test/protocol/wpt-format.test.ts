@@ -29,7 +29,7 @@ describe('WPT eventsource/format-*', () => {
 
   it('format-comments: comments of any length, ended by CR, LF or CRLF, never touch the data', () => {
     const long = 'x'.repeat(2048);
-    const wire = `data:1\r:\0\n:\r\ndata:2\n:${long}\rdata:3\n:data:fail\r:${long}\ndata:4\n` + '\n';
+    const wire = `data:1\r:\0\n:\r\ndata:2\n:${long}\rdata:3\n:data:fail\r:${long}\ndata:4\n\n`;
     expectStream(wire, {
       events: [ev('1\n2\n3\n4')],
       comments: ['\0', '', long, 'data:fail', long],
@@ -94,7 +94,9 @@ describe('WPT eventsource/format-*', () => {
 
   describe('format-field-id-3', () => {
     it('an id persists into later events that carry none', () => {
-      expectStream('id: 1\ndata: 1\n\ndata:2\n\n', { events: [ev('1', { id: '1' }), ev('2', { id: '1' })] });
+      expectStream('id: 1\ndata: 1\n\ndata:2\n\n', {
+        events: [ev('1', { id: '1' }), ev('2', { id: '1' })],
+      });
     });
     it('an id changes and then persists', () => {
       expectStream('id: 1\ndata: 1\n\nid: 2\ndata:2\n\ndata:3\n\n', {
@@ -155,7 +157,8 @@ describe('WPT eventsource/format-*', () => {
   });
 
   it('format-field-unknown: unknown fields, lines without a colon and comments are skipped', () => {
-    const wire = 'data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test' + '\n\n\n';
+    const wire =
+      'data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test' + '\n\n\n';
     expectStream(wire, { events: [ev('test\n\ntest')], comments: ['thisisacommentyay'] });
   });
 
@@ -189,14 +192,21 @@ describe('HTML standard, "event stream interpretation" examples', () => {
     expect(parser.lastEventId).toBe('');
     parser.feed('data:  third event\n\n');
     parser.end();
-    expect(out.events).toEqual([ev('first event', { id: '1' }), ev('second event'), ev(' third event')]);
+    expect(out.events).toEqual([
+      ev('first event', { id: '1' }),
+      ev('second event'),
+      ev(' third event'),
+    ]);
     expect(out.comments).toEqual(['test stream']);
   });
 
   it('the last event still needs its blank line: the end of the stream is not enough', () => {
-    expectStream(': test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n', {
-      events: [ev('first event', { id: '1' }), ev('second event')],
-    });
+    expectStream(
+      ': test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n',
+      {
+        events: [ev('first event', { id: '1' }), ev('second event')],
+      },
+    );
   });
 
   it('"data" alone gives "", two give "\\n", and an unterminated block is discarded', () => {
@@ -208,12 +218,15 @@ describe('HTML standard, "event stream interpretation" examples', () => {
   });
 
   it('typed events (the add/remove example)', () => {
-    expectStream('event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\nevent: add\ndata: 113411\n\n', {
-      events: [
-        ev('73857293', { event: 'add' }),
-        ev('2153', { event: 'remove' }),
-        ev('113411', { event: 'add' }),
-      ],
-    });
+    expectStream(
+      'event: add\ndata: 73857293\n\nevent: remove\ndata: 2153\n\nevent: add\ndata: 113411\n\n',
+      {
+        events: [
+          ev('73857293', { event: 'add' }),
+          ev('2153', { event: 'remove' }),
+          ev('113411', { event: 'add' }),
+        ],
+      },
+    );
   });
 });
