@@ -1,1 +1,8 @@
-export {};
+export { RedisBroker, type RedisBrokerOptions } from './broker.js';
+export type { RedisClient, RedisCluster } from './connection.js';
+export {
+  BrokerClosedError,
+  BrokerReplyError,
+  BrokerUnavailableError,
+  RedisBrokerError,
+} from './errors.js';

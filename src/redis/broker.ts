@@ -1,0 +1,338 @@
+import { randomBytes } from 'node:crypto';
+import { createClient, ErrorReply } from 'redis';
+import type {
+  Broker,
+  BrokerEvent,
+  BrokerListener,
+  BrokerMessage,
+  HistoryLimits,
+  HistoryResult,
+} from '../broker/types.js';
+import { Connection, isCluster, type RedisClient, type RedisCluster } from './connection.js';
+import { BrokerClosedError, BrokerReplyError, BrokerUnavailableError } from './errors.js';
+import { type HeadRead, LiveFeed } from './feed.js';
+import { HISTORY, PUBLISH, READ } from './scripts.js';
+
+export interface RedisBrokerOptions {
+  /** `redis://…` or `rediss://…`; the broker creates, owns and closes the client. Default: redis://127.0.0.1:6379. */
+  url?: string;
+  /**
+   * A node-redis client (`createClient`) or cluster (`createCluster`) to use instead of `url`.
+   * It is connected if it is not yet, and left open by `close()`. The broker takes one more
+   * connection for pub/sub with `duplicate()`.
+   */
+  client?: RedisClient | RedisCluster;
+  /** Starts every key and channel the broker uses; brokers with different prefixes never meet. Default 'ssekit'. */
+  keyPrefix?: string;
+  /** Bounds each stream's history in Redis (also bounded by the server's `history.maxEvents`). */
+  maxLen?: number;
+  /**
+   * How long a Redis command may take before the call rejects with `BROKER_UNAVAILABLE`, and how
+   * long the first connection may take. Default 2000 ms.
+   */
+  commandTimeoutMs?: number;
+  /** `tryPublish` returns false while this many of its publishes are still in flight. Default 10000. */
+  maxPendingPublishes?: number;
+  /**
+   * Errors nobody awaits: a `tryPublish` that Redis refused, a lost connection, a failed catch-up.
+   * Default: `console.error`, once per outage for connection errors.
+   */
+  onError?: (error: Error) => void;
+}
+
+const EPOCH_LENGTH = 10;
+/** Broker-made ids are `<seq>-<epoch>`: decimal seq, hex epoch. Clients treat them as opaque. */
+const OWN_ID = /^(\d{1,16})-([0-9a-f]{10})$/;
+
+type Fields = [string, string, string, string, string, string];
+type Entry = [string, Fields];
+
+function toEvent(entry: Entry): BrokerEvent {
+  const [entryId, f] = entry;
+  return {
+    seq: Number(entryId.slice(0, entryId.indexOf('-'))),
+    id: f[1],
+    time: Number(f[3]),
+    body: f[5],
+  };
+}
+
+/** Reply errors that mean "not now" rather than "wrong". */
+const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY)\b/;
+
+/**
+ * A `Broker` on Redis, so that any number of `SSEServer` processes sharing one Redis (or Redis
+ * Cluster) act as one server.
+ *
+ * Per stream it keeps three names under one hash tag, `{<keyPrefix>:<stream>}`, so they share a
+ * cluster slot: `…:meta` (epoch and seq counter), `…:history` (a Redis Stream) and the pub/sub
+ * channel `…:live`. Publishing is one Lua script that takes the next seq, appends to history,
+ * trims it and publishes the event, so live delivery and history always agree.
+ */
+export class RedisBroker implements Broker {
+  readonly keyPrefix: string;
+  private readonly maxLen: number;
+  private readonly timeoutMs: number;
+  private readonly maxPending: number;
+  private readonly conn: Connection;
+  private readonly owned: boolean;
+  private readonly reportError: (error: Error) => void;
+  private readonly firstConnect: Promise<unknown> | undefined;
+  private readonly feeds = new Map<string, LiveFeed>();
+  private sub: { client: RedisClient | RedisCluster; connected: Promise<unknown> } | undefined;
+  private pending = 0;
+  private closed = false;
+  private down = false;
+
+  constructor(options: RedisBrokerOptions = {}) {
+    this.keyPrefix = options.keyPrefix ?? 'ssekit';
+    this.maxLen = options.maxLen ?? Number.POSITIVE_INFINITY;
+    this.timeoutMs = options.commandTimeoutMs ?? 2000;
+    this.maxPending = options.maxPendingPublishes ?? 10_000;
+    this.reportError = options.onError ?? ((e) => console.error(`ssekit/redis: ${e.message}`));
+    if (options.client && options.url)
+      throw new TypeError('RedisBroker: pass either `url` or `client`, not both');
+    if (!(this.maxLen >= 0)) throw new RangeError('RedisBroker: maxLen must be a number ≥ 0');
+    this.owned = !options.client;
+    const client =
+      options.client ??
+      createClient({
+        url: options.url ?? 'redis://127.0.0.1:6379',
+        // While Redis is unreachable, commands fail at once instead of waiting in a queue.
+        disableOfflineQueue: true,
+        socket: {
+          connectTimeout: this.timeoutMs,
+          reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+        },
+      });
+    this.conn = new Connection(client, this.timeoutMs);
+    if (this.owned) client.on('error', (err: Error) => this.connectionError(err));
+    client.on('ready', () => {
+      this.down = false;
+    });
+    if (!client.isOpen) {
+      this.firstConnect = client.connect().catch((err: unknown) => {
+        if (!this.closed) this.connectionError(err as Error);
+      });
+    }
+  }
+
+  private key(stream: string): { meta: string; history: string; channel: string } {
+    const tag = `{${this.keyPrefix}:${stream}}`;
+    return { meta: `${tag}:meta`, history: `${tag}:history`, channel: `${tag}:live` };
+  }
+
+  /** Connection errors repeat on every reconnect attempt: report the first of each outage. */
+  private connectionError(err: Error): void {
+    if (this.down || this.closed) return;
+    this.down = true;
+    this.reportError(new BrokerUnavailableError('*', err.message, { cause: err }));
+  }
+
+  private async ready(stream: string): Promise<void> {
+    if (this.closed) throw new BrokerClosedError(stream);
+    if (this.conn.ready) return;
+    if (this.firstConnect) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.firstConnect,
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (this.conn.ready) return;
+    }
+    throw new BrokerUnavailableError(stream, 'not connected');
+  }
+
+  private wrap(stream: string, err: unknown): Error {
+    if (this.closed) return new BrokerClosedError(stream);
+    if (err instanceof ErrorReply && !TRANSIENT.test(err.message))
+      return new BrokerReplyError(stream, err.message);
+    const detail = err instanceof Error ? err.message : String(err);
+    return new BrokerUnavailableError(stream, detail, { cause: err });
+  }
+
+  async publish(stream: string, message: BrokerMessage, limits: HistoryLimits): Promise<string> {
+    await this.ready(stream);
+    const k = this.key(stream);
+    const maxLen = Math.min(this.maxLen, limits.maxEvents);
+    const reply = await this.conn
+      .script<[string, string, string, string]>(
+        PUBLISH,
+        [k.meta, k.history],
+        [
+          randomBytes(EPOCH_LENGTH / 2).toString('hex'),
+          message.id === undefined ? '0' : '1',
+          message.id ?? '',
+          message.body,
+          Number.isFinite(maxLen) ? String(Math.max(0, Math.floor(maxLen))) : '-1',
+          Number.isFinite(limits.maxAgeMs)
+            ? String(Math.max(0, Math.floor(limits.maxAgeMs)))
+            : '-1',
+          k.channel,
+        ],
+      )
+      .catch((err: unknown) => {
+        throw this.wrap(stream, err);
+      });
+    return reply[0];
+  }
+
+  tryPublish(stream: string, message: BrokerMessage, limits: HistoryLimits): boolean {
+    if (this.closed || !this.conn.ready || this.pending >= this.maxPending) return false;
+    this.pending++;
+    this.publish(stream, message, limits)
+      .catch((err: Error) => this.reportError(err))
+      .finally(() => {
+        this.pending--;
+      });
+    return true;
+  }
+
+  async history(
+    stream: string,
+    lastEventId: string,
+    limits: HistoryLimits,
+  ): Promise<HistoryResult> {
+    await this.ready(stream);
+    const k = this.key(stream);
+    const own = OWN_ID.exec(lastEventId);
+    type Reply = [string | null, string, string | null, string | null, Entry[]];
+    const [epoch, now, foundAt, foundTime, entries] = await this.conn
+      .script<Reply>(HISTORY, [k.meta, k.history], [lastEventId, own?.[1] ?? '', own?.[2] ?? ''])
+      .catch((err: unknown) => {
+        throw this.wrap(stream, err);
+      });
+    const cutoff = Number.isFinite(limits.maxAgeMs)
+      ? Number(now) - limits.maxAgeMs
+      : Number.NEGATIVE_INFINITY;
+    let events = entries.map(toEvent).filter((e) => e.time >= cutoff);
+    if (Number.isFinite(limits.maxEvents) && events.length > limits.maxEvents) {
+      events = events.slice(events.length - Math.max(0, limits.maxEvents));
+    }
+    if (foundAt !== null && Number(foundTime) >= cutoff) return { resumable: true, events };
+    let reason: string;
+    if (foundAt !== null) reason = 'the event has expired from history (maxAgeMs)';
+    else if (epoch === null)
+      reason = 'Redis holds no history for this stream (none published, or Redis lost its data)';
+    else if (own && own[2] !== epoch)
+      reason =
+        "the id is from an earlier history of this stream (Redis restarted empty or the stream's keys were deleted)";
+    else if (own) reason = 'the event has been evicted from history (maxLen / maxEvents)';
+    else reason = "the id is not in this stream's history";
+    return { resumable: false, reason, events };
+  }
+
+  private async readHead(
+    stream: string,
+    epoch: string | null,
+    afterSeq: number | null,
+  ): Promise<HeadRead> {
+    const k = this.key(stream);
+    type Reply = [string | null, string | null, string | null, Entry[]];
+    const [e, base, head, entries] = await this.conn
+      .script<Reply>(
+        READ,
+        [k.meta, k.history],
+        [epoch ?? '', afterSeq === null ? '' : String(afterSeq)],
+      )
+      .catch((err: unknown) => {
+        throw this.wrap(stream, err);
+      });
+    return {
+      epoch: e,
+      base: Number(base ?? 0),
+      head: Number(head ?? 0),
+      events: entries.map(toEvent),
+    };
+  }
+
+  private subscriber(): Promise<RedisClient | RedisCluster> {
+    if (!this.sub) {
+      const main = this.conn.client;
+      const client = isCluster(main)
+        ? main.duplicate()
+        : main.duplicate({ disableOfflineQueue: true });
+      client.on('error', (err: Error) => this.connectionError(err));
+      // After a reconnect (resubscribed by node-redis before 'ready'), deliver what was missed.
+      const resync = () => {
+        for (const feed of this.feeds.values()) void feed.catchUp();
+      };
+      client.on(isCluster(client) ? 'node-ready' : 'ready', resync);
+      this.sub = { client, connected: client.connect() };
+      this.sub.connected.catch(() => {});
+    }
+    const { client, connected } = this.sub;
+    if (client.isReady) return Promise.resolve(client);
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      connected.then(() => client),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('pub/sub connection not ready')), this.timeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  async listen(stream: string, listener: BrokerListener): Promise<() => Promise<void>> {
+    await this.ready(stream);
+    let feed = this.feeds.get(stream);
+    let starting: Promise<void> | undefined;
+    if (!feed) {
+      const f = new LiveFeed(
+        (epoch, after) => this.readHead(stream, epoch, after),
+        (err) => this.reportError(err instanceof Error ? err : new Error(String(err))),
+      );
+      feed = f;
+      this.feeds.set(stream, f);
+      const onMessage = (raw: string) => f.push(raw);
+      const channel = this.key(stream).channel;
+      starting = (async () => {
+        const sub = await this.subscriber();
+        await sub.subscribe(channel, onMessage);
+        f.unsubscribe = () => sub.unsubscribe(channel, onMessage);
+        await f.start();
+      })();
+      f.started = starting;
+    }
+    feed.listeners.add(listener);
+    const f = feed;
+    try {
+      await f.started;
+    } catch (err) {
+      await this.release(stream, f, listener);
+      throw this.wrap(stream, err);
+    }
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      await this.release(stream, f, listener);
+    };
+  }
+
+  private async release(stream: string, feed: LiveFeed, listener: BrokerListener): Promise<void> {
+    feed.listeners.delete(listener);
+    if (feed.listeners.size > 0 || this.feeds.get(stream) !== feed) return;
+    this.feeds.delete(stream);
+    feed.stop();
+    await feed.unsubscribe?.().catch(() => {});
+  }
+
+  /** Kept: other processes may still serve the stream. History ages out through maxLen/maxAgeMs. */
+  async drop(_stream: string): Promise<void> {}
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const feed of this.feeds.values()) feed.stop();
+    this.feeds.clear();
+    const quit = async (c: RedisClient | RedisCluster) => {
+      if (c.isReady) await c.close().catch(() => c.destroy());
+      else if (c.isOpen) c.destroy();
+    };
+    if (this.sub) await quit(this.sub.client);
+    if (this.owned) await quit(this.conn.client);
+  }
+}

@@ -1,0 +1,57 @@
+/** Base class of every error `RedisBroker` throws; `code` is stable, the message says what to do. */
+export class RedisBrokerError extends Error {
+  constructor(
+    readonly code: 'BROKER_UNAVAILABLE' | 'BROKER_CLOSED' | 'BROKER_REPLY',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RedisBrokerError';
+  }
+}
+
+/** Redis cannot be reached now: the event was not published (nothing was half-written). */
+export class BrokerUnavailableError extends RedisBrokerError {
+  declare readonly code: 'BROKER_UNAVAILABLE';
+  constructor(
+    readonly stream: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'BROKER_UNAVAILABLE',
+      `Redis is unreachable (${detail}), so stream "${stream}" could not be served. ` +
+        'Nothing was published: retry once Redis is back, and check the url, the network and the Redis logs.',
+      options,
+    );
+    this.name = 'BrokerUnavailableError';
+  }
+}
+
+/** The broker was closed with `close()` and takes no more calls. */
+export class BrokerClosedError extends RedisBrokerError {
+  declare readonly code: 'BROKER_CLOSED';
+  constructor(readonly stream: string) {
+    super(
+      'BROKER_CLOSED',
+      `RedisBroker is closed; stream "${stream}" cannot be used. Create a new broker.`,
+    );
+    this.name = 'BrokerClosedError';
+  }
+}
+
+/** Redis answered something the broker does not understand (wrong server, or keys changed by hand). */
+export class BrokerReplyError extends RedisBrokerError {
+  declare readonly code: 'BROKER_REPLY';
+  constructor(
+    readonly stream: string,
+    detail: string,
+  ) {
+    super(
+      'BROKER_REPLY',
+      `Unexpected reply from Redis for stream "${stream}": ${detail}. ` +
+        "Check that nothing else writes this broker's keys (change keyPrefix if another app uses them).",
+    );
+    this.name = 'BrokerReplyError';
+  }
+}
