@@ -36,7 +36,11 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
     );
     const connection: Connection = {
       write(chunk) {
-        controller.enqueue(chunk);
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          gone(); // the body was cancelled under us
+        }
       },
       get queuedBytes() {
         return maxQueuedBytes - (controller.desiredSize ?? 0);

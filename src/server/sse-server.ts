@@ -162,6 +162,13 @@ export class SSEServer {
     let stream = this.streams.get(streamId);
     if (!stream && this.options.autoStream && !head) stream = this.createStream(streamId);
     if (!stream) return textReply(404, `Stream "${streamId}" does not exist.`, corsH);
+    // Accept only once the broker delivers this stream here, so no event falls in between.
+    try {
+      await stream.ready;
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      return textReply(503, `The event broker is unavailable (${why}); retry shortly.`, corsH);
+    }
 
     // "Last-Event-ID" wins; the query parameter serves clients that cannot set headers.
     const lastEventId = req.header('last-event-id') ?? query.get('lastEventId') ?? '';
