@@ -12,6 +12,7 @@ import {
   SSEClientError,
   ValidatorRefusedError,
 } from './errors.js';
+import { requestHeaders } from './request-headers.js';
 import { checkResponse, isFatal } from './retry-policy.js';
 import type { HeadersOption, ResendableBody } from './types.js';
 
@@ -122,16 +123,12 @@ async function connect(
   lastEventId: string,
   signal: AbortSignal,
 ): Promise<Response> {
-  let init: HeadersInit | undefined;
+  let headers: Headers;
   try {
-    init = typeof setup.headers === 'function' ? await setup.headers() : setup.headers;
+    headers = await requestHeaders(setup.headers, lastEventId);
   } catch (e) {
     throw new HeadersFailedError(e);
   }
-  const headers = new Headers(init);
-  if (!headers.has('accept')) headers.set('accept', 'text/event-stream');
-  // "If the event source's last event ID string is not the empty string, set `Last-Event-ID`."
-  if (lastEventId !== '') headers.set('last-event-id', lastEventId);
   const fetchFn = setup.fetch;
   const res = await fetchFn(setup.url, {
     method: setup.method,

@@ -1,4 +1,5 @@
 import { EventParser } from '../protocol/parser.js';
+import { requestHeaders } from './request-headers.js';
 import { isEventStream } from './retry-policy.js';
 import type { HeadersOption } from './types.js';
 
@@ -115,11 +116,7 @@ export class EventSource extends EventTarget {
     this.controller = controller;
     let res: Response;
     try {
-      const h = this.init.headers;
-      const headers = new Headers(typeof h === 'function' ? await h() : h);
-      headers.set('accept', 'text/event-stream');
-      const id = this.parser.lastEventId;
-      if (id !== '') headers.set('last-event-id', id);
+      const headers = await requestHeaders(this.init.headers, this.parser.lastEventId);
       const fetchFn = this.init.fetch ?? globalThis.fetch;
       res = await fetchFn(this.url, {
         headers,
