@@ -17,6 +17,8 @@ export const chromiumPath =
   which('chromium') ??
   (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 export const redisServerPath = which('redis-server');
+export const nginxPath =
+  which('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : undefined);
 
 /**
  * Whether a suite that needs `what` should run. Outside CI a missing tool skips with a message;
