@@ -52,7 +52,12 @@ export async function subscribe(
   const ended = (async () => {
     if (!response.body) return;
     try {
-      for await (const chunk of response.body) parser.feed(chunk as Uint8Array);
+      const reader = response.body.getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        parser.feed(value);
+      }
     } catch {
       // aborted by close()
     }
