@@ -15,7 +15,9 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
     };
     const decision = await server.route(req);
     if (isReply(decision)) {
-      return new Response(request.method === 'HEAD' ? null : decision.body, decision);
+      // A 204 (preflight) must have a null body, not even an empty one, or Response throws.
+      const empty = request.method === 'HEAD' || decision.body === '';
+      return new Response(empty ? null : decision.body, decision);
     }
     if (decision.head) return new Response(null, { status: 200, headers: decision.headers });
 

@@ -1,0 +1,181 @@
+/**
+ * Helpers for the server's transport, client and fault tests: real servers on 127.0.0.1, real
+ * sockets, and readers that collect every event so a test can assert the whole ordered list.
+ */
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import zlib from 'node:zlib';
+import { EventParser, type SSEEvent } from 'ssekit/protocol';
+
+export type { SSEEvent };
+
+/** Listen on an ephemeral loopback port; `close` also cuts open connections (SSE never ends). */
+export async function listen(
+  server: NetServer,
+  port = 0,
+): Promise<{ port: number; origin: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  // http2 secure servers announce TLS sockets on 'secureConnection' too; 'connection' sees the raw one.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    port: actual,
+    origin: `http://127.0.0.1:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Poll until `check` holds; fails the test after `timeoutMs` with `what`. Never a timing assertion. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Collects the events and comments of one event stream, fed with its bytes. */
+export class EventLog {
+  readonly events: SSEEvent[] = [];
+  readonly comments: string[] = [];
+  ended = false;
+  private readonly parser = new EventParser({
+    onEvent: (e) => {
+      this.events.push(e);
+      this.wake();
+    },
+    onComment: (c) => this.comments.push(c),
+  });
+  private waiters = new Set<() => void>();
+
+  feed(chunk: Uint8Array | string): void {
+    this.parser.feed(chunk);
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  /** Resolves with the first `n` events once they are here; rejects if the stream ends first. */
+  async take(n: number, timeoutMs = 5000): Promise<SSEEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.events.length < n) {
+      if (this.ended) {
+        throw new Error(`stream ended after ${this.events.length} of ${n} events`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out with ${this.events.length} of ${n} events`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, left);
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        this.waiters.add(done);
+      });
+    }
+    return this.events.slice(0, n);
+  }
+
+  /** Resolves when the stream has ended. */
+  async closed(timeoutMs = 5000): Promise<void> {
+    await waitFor(() => this.ended, 'the event stream to end', timeoutMs);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = new Set();
+    for (const w of waiters) w();
+  }
+}
+
+/** An open event stream over HTTP/1.1. */
+export interface OpenStream {
+  status: number;
+  headers: IncomingHttpHeaders;
+  log: EventLog;
+  /** The client goes away: the socket is destroyed. */
+  close(): void;
+}
+
+/** GET an event stream with node:http; resolves once the response headers are in. */
+export function openStream(url: string, headers: Record<string, string> = {}): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent: false }, (res) => {
+      const log = new EventLog();
+      const gzip = res.headers['content-encoding'] === 'gzip';
+      const body = gzip ? res.pipe(zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH })) : res;
+      body.on('data', (chunk: Buffer) => log.feed(chunk));
+      body.on('end', () => log.end());
+      body.on('error', () => log.end());
+      res.on('close', () => log.end());
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        log,
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A whole (non-streaming) reply. */
+export interface TextReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Any request whose reply ends: errors, HEAD, preflight. */
+export function fetchText(
+  url: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<TextReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Event data as the tests publish it: some multi-line, some non-ASCII, each distinct. */
+export function sampleData(i: number): string {
+  if (i % 7 === 3) return `line one of ${i}\nline two of ${i}`;
+  if (i % 7 === 5) return `émoji ${i} 🚀 ✓`;
+  return `event ${i}`;
+}
+
+/** The timers, sockets and handles the process holds, by kind (for leak checks). */
+export function activeResources(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
