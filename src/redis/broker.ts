@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createClient, ErrorReply } from 'redis';
+import { createClient, ErrorReply, TimeoutError } from 'redis';
 import type {
   Broker,
   BrokerEvent,
@@ -27,10 +27,13 @@ export interface RedisBrokerOptions {
   /** Bounds each stream's history in Redis (also bounded by the server's `history.maxEvents`). */
   maxLen?: number;
   /**
-   * How long a Redis command may take before the call rejects with `BROKER_UNAVAILABLE`, and how
-   * long the first connection may take. Default 2000 ms.
+   * How long a call waits for Redis to answer before it rejects with `BROKER_UNAVAILABLE`
+   * (a hung server, or far more publishes in flight than Redis can take). Default 10000 ms.
+   * A connection that is down fails calls at once, whatever this is.
    */
   commandTimeoutMs?: number;
+  /** How long calls wait for the very first connection to Redis. Default 2000 ms. */
+  connectTimeoutMs?: number;
   /** `tryPublish` returns false while this many of its publishes are still in flight. Default 10000. */
   maxPendingPublishes?: number;
   /**
@@ -73,6 +76,7 @@ export class RedisBroker implements Broker {
   readonly keyPrefix: string;
   private readonly maxLen: number;
   private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number;
   private readonly maxPending: number;
   private readonly conn: Connection;
   private readonly owned: boolean;
@@ -87,7 +91,8 @@ export class RedisBroker implements Broker {
   constructor(options: RedisBrokerOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'ssekit';
     this.maxLen = options.maxLen ?? Number.POSITIVE_INFINITY;
-    this.timeoutMs = options.commandTimeoutMs ?? 2000;
+    this.timeoutMs = options.commandTimeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.maxPending = options.maxPendingPublishes ?? 10_000;
     this.reportError = options.onError ?? ((e) => console.error(`ssekit/redis: ${e.message}`));
     if (options.client && options.url)
@@ -101,7 +106,7 @@ export class RedisBroker implements Broker {
         // While Redis is unreachable, commands fail at once instead of waiting in a queue.
         disableOfflineQueue: true,
         socket: {
-          connectTimeout: this.timeoutMs,
+          connectTimeout: this.connectTimeoutMs,
           reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
         },
       });
@@ -137,7 +142,7 @@ export class RedisBroker implements Broker {
       await Promise.race([
         this.firstConnect,
         new Promise((resolve) => {
-          timer = setTimeout(resolve, this.timeoutMs);
+          timer = setTimeout(resolve, this.connectTimeoutMs);
         }),
       ]);
       clearTimeout(timer);
@@ -150,7 +155,13 @@ export class RedisBroker implements Broker {
     if (this.closed) return new BrokerClosedError(stream);
     if (err instanceof ErrorReply && !TRANSIENT.test(err.message))
       return new BrokerReplyError(stream, err.message);
-    const detail = err instanceof Error ? err.message : String(err);
+    if (err instanceof TimeoutError) {
+      return new BrokerUnavailableError(stream, `no answer within ${this.timeoutMs} ms`, {
+        cause: err,
+        published: 'unknown',
+      });
+    }
+    const detail = err instanceof Error ? err.message || err.name : String(err);
     return new BrokerUnavailableError(stream, detail, { cause: err });
   }
 
@@ -270,7 +281,10 @@ export class RedisBroker implements Broker {
     return Promise.race([
       connected.then(() => client),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('pub/sub connection not ready')), this.timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error('the pub/sub connection is not ready')),
+          this.connectTimeoutMs,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
   }

@@ -10,21 +10,30 @@ export class RedisBrokerError extends Error {
   }
 }
 
-/** Redis cannot be reached now: the event was not published (nothing was half-written). */
+/**
+ * Redis cannot be reached now. `published` says whether the event may still have gone out:
+ * `false` when the call never reached Redis, `'unknown'` when Redis did not answer in time.
+ */
 export class BrokerUnavailableError extends RedisBrokerError {
   declare readonly code: 'BROKER_UNAVAILABLE';
+  readonly published: false | 'unknown';
   constructor(
     readonly stream: string,
     detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; published?: false | 'unknown' },
   ) {
+    const published = options?.published ?? false;
     super(
       'BROKER_UNAVAILABLE',
       `Redis is unreachable (${detail}), so stream "${stream}" could not be served. ` +
-        'Nothing was published: retry once Redis is back, and check the url, the network and the Redis logs.',
+        (published === false
+          ? 'Nothing was written: retry once Redis is back'
+          : 'A publish may or may not have been written: check before retrying') +
+        ', and check the url, the network and the Redis logs.',
       options,
     );
     this.name = 'BrokerUnavailableError';
+    this.published = published;
   }
 }
 

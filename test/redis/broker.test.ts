@@ -283,7 +283,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker while Redis 
   it('rejects the first publish when Redis was never reachable', async () => {
     const redis = await RedisServer.start();
     await redis.stop();
-    const b = new RedisBroker({ url: redis.url, onError: quiet, commandTimeoutMs: 300 });
+    const b = new RedisBroker({ url: redis.url, onError: quiet, connectTimeoutMs: 300 });
     try {
       await expect(b.publish('never', { body: body('1') }, limits)).rejects.toMatchObject({
         code: 'BROKER_UNAVAILABLE',
