@@ -1,1 +1,95 @@
-console.log('ssekit');
+import { createRequire } from 'node:module';
+import { MAIN_HELP, parseServe, serveHelp, UsageError } from './config.js';
+import { createLogger } from './log.js';
+import { publishCommand } from './publish.js';
+import { redactUrl, startHub } from './serve.js';
+import { subscribeCommand } from './subscribe.js';
+
+/** How long shutdown may take before the process exits anyway (the contract says 5 s). */
+const SHUTDOWN_LIMIT_MS = 4000;
+
+async function serve(argv: string[]): Promise<number | undefined> {
+  const config = parseServe(argv);
+  if (config === 'help') {
+    process.stdout.write(serveHelp());
+    return 0;
+  }
+  const log = createLogger(config.logFormat, config.logLevel);
+  const hub = await startHub(config, log);
+  const auth =
+    config.jwtSecret || config.jwtPublicKey ? 'jwt' : config.publishToken ? 'token' : 'none';
+  log.info(`hub listening on ${hub.url} — open ${hub.url}/ to watch a stream`, {
+    url: hub.url,
+    broker: config.redisUrl ? `redis ${redactUrl(config.redisUrl)}` : 'memory',
+    auth,
+  });
+  const bearer = config.publishToken ? " -H 'Authorization: Bearer <token>'" : '';
+  log.info(`publish: curl${bearer} -d 'hello' '${hub.url}/publish?stream=demo'`);
+  log.info(`subscribe: curl -N '${hub.url}/events?stream=demo'`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down: ending every stream', { signal });
+    const force = setTimeout(() => {
+      log.warn('shutdown took too long; exiting anyway');
+      process.exit(0);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    hub.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error('shutdown failed', { error: (err as Error).message });
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return undefined; // keeps running
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'subscribe':
+      return subscribeCommand(rest);
+    case 'publish':
+      return publishCommand(rest);
+    case '--version':
+    case '-v': {
+      const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+      process.stdout.write(`${pkg.version}\n`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(MAIN_HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ssekit: ${err.message}\nRun "ssekit --help" for usage.\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`ssekit: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
