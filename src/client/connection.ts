@@ -84,8 +84,8 @@ export async function runStream(
       const res = await connect(setup, parser.lastEventId, signal);
       accepted = true;
       failures = 0;
-      setup.onConnect?.();
       sink.connected(true);
+      setup.onConnect?.();
       await pump(res.body!, parser, sink, signal);
     } catch (e) {
       error =

@@ -59,12 +59,18 @@ export class SSEClient {
     const sink = this.sink((e) => queue.push(e));
     sink.pause = () => queue.pause();
     let running: Promise<void> | undefined;
+    // An abort ends the iteration at once, dropping what is buffered.
+    const onAbort = () => queue.close();
     const iterator: AsyncIterableIterator<SSEEvent> = {
       next: () => {
-        running ??= this.run(url, sink, opts.signal, controller).then(
-          () => queue.end(),
-          (error) => queue.end(error),
-        );
+        if (!running) {
+          opts.signal?.addEventListener('abort', onAbort);
+          running = this.run(url, sink, opts.signal, controller).then(
+            () => queue.end(),
+            (error) => queue.end(error),
+          );
+          running.finally(() => opts.signal?.removeEventListener('abort', onAbort));
+        }
         return queue.next();
       },
       return: async () => {
