@@ -9,11 +9,16 @@ import { EventParser, type SSEEvent } from 'ssekit/protocol';
 
 export type { SSEEvent };
 
+export interface Listening {
+  port: number;
+  origin: string;
+  /** Cut every open connection, as a crash or a proxy restart would; the listener stays. */
+  cut(): void;
+  close(): Promise<void>;
+}
+
 /** Listen on an ephemeral loopback port; `close` also cuts open connections (SSE never ends). */
-export async function listen(
-  server: NetServer,
-  port = 0,
-): Promise<{ port: number; origin: string; close(): Promise<void> }> {
+export async function listen(server: NetServer, port = 0): Promise<Listening> {
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -31,6 +36,9 @@ export async function listen(
   return {
     port: actual,
     origin: `http://127.0.0.1:${actual}`,
+    cut() {
+      for (const s of sockets) s.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -39,12 +47,41 @@ export async function listen(
   };
 }
 
-/** Poll until `check` holds; fails the test after `timeoutMs` with `what`. Never a timing assertion. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** An HTTP server that can be stopped and started again on the same port. */
+export async function restartable(
+  handler: http.RequestListener,
+): Promise<Listening & { restart(whileDown?: () => Promise<void>): Promise<void> }> {
+  let current = await listen(http.createServer(handler));
+  const { port, origin } = current;
+  return {
+    port,
+    origin,
+    cut: () => current.cut(),
+    close: () => current.close(),
+    async restart(whileDown) {
+      await current.close();
+      await whileDown?.();
+      current = await listen(http.createServer(handler), port);
+    },
+  };
+}
+
+/**
+ * Poll until `check` holds; fails the test after `timeoutMs` with `what`. Never a timing
+ * assertion: the bound only keeps a broken test from hanging. `refresh` runs before each check.
+ */
+export async function waitFor(
+  check: () => boolean,
+  what: string,
+  timeoutMs = 5000,
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  for (;;) {
+    await refresh?.();
+    if (check()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, refresh ? 25 : 5));
   }
 }
 
