@@ -58,7 +58,9 @@ export class EventParser {
 
   feed(chunk: string | Uint8Array): void {
     if (this.limit === Number.POSITIVE_INFINITY) {
-      this.parseText(typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }));
+      this.parseText(
+        typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true }),
+      );
       return;
     }
     let bytes: Uint8Array;
@@ -116,6 +118,7 @@ export class EventParser {
   /** Count line and block sizes on the raw bytes; parse what is within the limit. */
   private feedCounted(b: Uint8Array): void {
     const n = b.length;
+    const limit = this.limit;
     let i = 0;
     let from = this.discarding ? -1 : 0; // where the text to parse starts
     let blockStart = this.blockBytes === 0 ? 0 : -1; // -1: the block began in an earlier chunk
@@ -123,27 +126,36 @@ export class EventParser {
       this.afterCR = false;
       if (b[0] === LF) i = 1;
     }
-    let lf = -1;
-    let cr = -1;
-    while (i < n) {
-      if (lf < i) lf = indexOrEnd(b, LF, i);
-      if (cr < i) cr = indexOrEnd(b, CR, i);
-      const t = lf < cr ? lf : cr;
-      this.lineBytes += t - i;
-      this.blockBytes += t - i;
-      if (!this.discarding && this.blockBytes > this.limit) {
-        this.overflow(b, from, blockStart, t);
+    if (from === 0 && this.blockBytes + (n - i) <= limit) {
+      // This chunk cannot take the event past the limit: only the sizes at its end matter.
+      this.countFromEnd(b, i);
+      this.parseText(this.decoder.decode(b, { stream: true }));
+      return;
+    }
+    let lineBytes = this.lineBytes;
+    let blockBytes = this.blockBytes;
+    let lineStart = i;
+    // A plain loop over the bytes: lines are short in the common case, where a native indexOf
+    // per line costs more than it saves.
+    for (; i < n; i++) {
+      const c = b[i];
+      if (c !== LF && c !== CR) continue;
+      lineBytes += i - lineStart;
+      blockBytes += i - lineStart;
+      if (blockBytes > limit && !this.discarding) {
+        this.lineBytes = lineBytes;
+        this.blockBytes = blockBytes;
+        this.overflow(b, from, blockStart, i);
       }
-      if (t === n) break;
-      let next = t + 1;
-      if (t === cr) {
+      let next = i + 1;
+      if (c === CR) {
         if (next < n) {
           if (b[next] === LF) next++;
         } else this.afterCR = true;
       }
-      if (this.lineBytes === 0) {
+      if (lineBytes === 0) {
         // A blank line ends the block (dispatch, at the text level).
-        this.blockBytes = 0;
+        blockBytes = 0;
         blockStart = next;
         if (this.discarding) {
           this.discarding = false;
@@ -151,12 +163,58 @@ export class EventParser {
           from = next;
         }
       }
-      this.lineBytes = 0;
-      i = next;
+      lineBytes = 0;
+      lineStart = next;
+      i = next - 1;
     }
+    lineBytes += n - lineStart;
+    blockBytes += n - lineStart;
+    this.lineBytes = lineBytes;
+    this.blockBytes = blockBytes;
+    if (blockBytes > limit && !this.discarding) this.overflow(b, from, blockStart, n);
     if (from >= 0 && from < n) {
       this.parseText(this.decoder.decode(from === 0 ? b : b.subarray(from), { stream: true }));
     }
+  }
+
+  /**
+   * The line and block sizes after the bytes b[i0, n), found by walking back from the end to
+   * the last blank line: for small events that is a few dozen bytes, whatever the chunk size.
+   */
+  private countFromEnd(b: Uint8Array, i0: number): void {
+    const n = b.length;
+    const j = Math.max(b.lastIndexOf(LF), b.lastIndexOf(CR));
+    if (j < i0) {
+      // No line end: the current line goes on.
+      this.lineBytes += n - i0;
+      this.blockBytes += n - i0;
+      return;
+    }
+    this.afterCR = j === n - 1 && b[j] === CR;
+    const tail = n - 1 - j; // the unfinished last line
+    let content = tail; // content bytes of the block's lines after the point reached so far
+    let end = j; // the last byte of a line end
+    for (;;) {
+      // A CR followed by LF is one line end.
+      const first = b[end] === LF && end - 1 >= i0 && b[end - 1] === CR ? end - 1 : end;
+      let k = first - 1;
+      while (k >= i0 && b[k] !== LF && b[k] !== CR) k--;
+      const len = first - 1 - k; // content of the line this line end closes
+      if (k < i0) {
+        // That line began before this chunk.
+        if (len === 0 && this.lineBytes === 0)
+          this.blockBytes = content; // it was blank
+        else this.blockBytes += content + len;
+        break;
+      }
+      if (len === 0) {
+        this.blockBytes = content; // a blank line: the block started after it
+        break;
+      }
+      content += len;
+      end = k;
+    }
+    this.lineBytes = tail;
   }
 
   private overflow(b: Uint8Array, from: number, blockStart: number, stop: number): never {
@@ -185,75 +243,120 @@ export class EventParser {
       this.skipLF = false;
       if (s.charCodeAt(pos) === LF) pos++;
     }
-    let lf = -1;
-    let cr = -1;
-    let colon = -1;
-    while (pos < n) {
-      if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
-      if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
-      const end = lf < cr ? lf : cr;
+    // Each indexOf result is kept until the scan passes it, so a stream without CR costs one
+    // CR search per chunk, and each line one LF search.
+    let lf = stringIndexOrEnd(s, '\n', pos);
+    let cr = stringIndexOrEnd(s, '\r', pos);
+    if (this.pending.length > 0 && pos < n) {
+      const end = Math.min(lf, cr);
       if (end === n) {
         this.pending.push(pos === 0 ? s : s.slice(pos));
         return;
       }
-      if (this.pending.length > 0) {
-        this.pending.push(s.slice(pos, end));
-        const line = this.pending.join('');
-        this.pending.length = 0;
-        this.line(line, 0, line.length, stringIndexOrEnd(line, ':', 0));
-      } else {
-        if (colon < pos) colon = stringIndexOrEnd(s, ':', pos);
-        this.line(s, pos, end, colon);
+      this.pending.push(s.slice(pos, end));
+      const line = this.pending.join('');
+      this.pending.length = 0;
+      this.line(line, 0, line.length);
+      pos = this.afterLineEnd(s, end, cr);
+      if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
+      if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
+    }
+    while (pos < n) {
+      const end = Math.min(lf, cr);
+      if (end === n) {
+        this.pending.push(pos === 0 ? s : s.slice(pos));
+        return;
       }
-      // "Lines must be separated by either a CRLF pair, a single LF, or a single CR."
-      pos = end + 1;
-      if (end === cr) {
-        if (pos === n) this.skipLF = true;
-        else if (s.charCodeAt(pos) === LF) pos++;
-      }
+      this.line(s, pos, end);
+      pos = this.afterLineEnd(s, end, cr);
+      if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
+      if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
     }
   }
 
-  /** One line, s[start, end), whose first colon is at `colon` (or past `end`). */
-  private line(s: string, start: number, end: number, colon: number): void {
+  /** Where the next line starts, after the line end at `end`. */
+  private afterLineEnd(s: string, end: number, cr: number): number {
+    // "Lines must be separated by either a CRLF pair, a single LF, or a single CR."
+    const next = end + 1;
+    if (end !== cr) return next;
+    if (next === s.length) {
+      this.skipLF = true; // the LF of a CRLF may start the next chunk
+      return next;
+    }
+    return s.charCodeAt(next) === LF ? next + 1 : next;
+  }
+
+  /**
+   * One line, s[start, end). The character at `end` is a line end (or past the string), so the
+   * name checks below never match across the end of the line.
+   */
+  private line(s: string, start: number, end: number): void {
     // "If the line is empty (a blank line): Dispatch the event."
-    if (start === end) return this.dispatch();
-    if (colon === start) {
-      // "If the line starts with a U+003A COLON character: Ignore the line." — a comment.
-      if (this.handlers.onComment) {
-        const from = start + 1 < end && s.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1;
-        this.handlers.onComment(s.slice(from, end));
-      }
+    if (start === end) {
+      this.dispatch();
       return;
     }
-    let nameEnd = end;
-    let value = '';
-    if (colon < end) {
-      nameEnd = colon;
-      // "If value starts with a U+0020 SPACE character, remove it from value."
-      const from = s.charCodeAt(colon + 1) === SPACE && colon + 1 < end ? colon + 2 : colon + 1;
-      value = s.slice(from, end);
-    }
-    switch (nameEnd - start) {
-      case 4:
-        if (s.startsWith('data', start)) {
-          this.data = this.data === undefined ? value : `${this.data}\n${value}`;
+    // "If the line contains a U+003A COLON character: Collect the characters on the line before
+    // the first U+003A COLON character, and let field be that string." The four known names
+    // are matched by their characters; any other name is ignored.
+    switch (s.charCodeAt(start)) {
+      case COLON:
+        // "If the line starts with a U+003A COLON character: Ignore the line." — a comment.
+        if (this.handlers.onComment) this.handlers.onComment(value(s, start, end));
+        return;
+      case 100: // d
+        if (
+          s.charCodeAt(start + 1) === 97 &&
+          s.charCodeAt(start + 2) === 116 &&
+          s.charCodeAt(start + 3) === 97 &&
+          isNameEnd(s, start + 4, end)
+        ) {
+          // "Append the field value to the data buffer, then append a single U+000A LINE FEED"
+          // — kept as lines joined with LF, which is the same once the last LF is removed.
+          const v = value(s, start + 4, end);
+          this.data = this.data === undefined ? v : `${this.data}\n${v}`;
         }
         return;
-      case 5:
-        if (s.startsWith('event', start)) this.type = value;
-        else if (s.startsWith('retry', start) && isDigits(value)) {
+      case 105: // i
+        if (s.charCodeAt(start + 1) === 100 && isNameEnd(s, start + 2, end)) {
+          // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
+          // to the field value. Otherwise, ignore the field."
+          const v = value(s, start + 2, end);
+          if (!v.includes('\0')) this.idBuffer = v;
+        }
+        return;
+      case 101: // e
+        if (
+          s.charCodeAt(start + 1) === 118 &&
+          s.charCodeAt(start + 2) === 101 &&
+          s.charCodeAt(start + 3) === 110 &&
+          s.charCodeAt(start + 4) === 116 &&
+          isNameEnd(s, start + 5, end)
+        ) {
+          // "Set the event type buffer to the field value."
+          this.type = value(s, start + 5, end);
+        }
+        return;
+      case 114: // r
+        if (
+          s.charCodeAt(start + 1) === 101 &&
+          s.charCodeAt(start + 2) === 116 &&
+          s.charCodeAt(start + 3) === 114 &&
+          s.charCodeAt(start + 4) === 121 &&
+          isNameEnd(s, start + 5, end)
+        ) {
+          const v = value(s, start + 5, end);
           // "If the field value consists of only ASCII digits, then interpret the field value as
-          // an integer in base ten, and set the event stream's reconnection time to that integer."
-          this.retry = Number(value);
-          this.handlers.onRetry?.(this.retry);
+          // an integer in base ten, and set the event stream's reconnection time to that integer.
+          // Otherwise, ignore the field."
+          if (isDigits(v)) {
+            this.retry = Number(v);
+            this.handlers.onRetry?.(this.retry);
+          }
         }
         return;
-      case 2:
-        // "If the field value does not contain U+0000 NULL, then set the last event ID buffer."
-        if (s.startsWith('id', start) && !value.includes('\0')) this.idBuffer = value;
-        return;
     }
+    // "Otherwise: The field is ignored."
   }
 
   private dispatch(): void {
@@ -274,9 +377,19 @@ export class EventParser {
   }
 }
 
-function indexOrEnd(b: Uint8Array, byte: number, from: number): number {
-  const i = b.indexOf(byte, from);
-  return i < 0 ? b.length : i;
+/** Whether a field name that started earlier ends at `at`: at the colon, or at the line end. */
+function isNameEnd(s: string, at: number, end: number): boolean {
+  // "Otherwise, the string is not empty but does not contain a U+003A COLON character: Process
+  // the field using the whole line as the field name, and the empty string as the field value."
+  return at === end || s.charCodeAt(at) === COLON;
+}
+
+/** The value of a field whose name ends at `colon` (the colon itself, or the line end). */
+function value(s: string, colon: number, end: number): string {
+  if (colon >= end) return '';
+  // "If value starts with a U+0020 SPACE character, remove it from value."
+  const from = colon + 1 < end && s.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
+  return s.slice(from, end);
 }
 
 function stringIndexOrEnd(s: string, ch: string, from: number): number {

@@ -6,9 +6,9 @@
  * inconsistent one.
  */
 import fc from 'fast-check';
-import { encodeEvent, type SSEEvent } from 'ssekit/protocol';
+import { EventTooLargeError, encodeEvent, type SSEEvent } from 'ssekit/protocol';
 import { describe, expect, it } from 'vitest';
-import { byteByByte, bytes, type Parsed, parse, split, wellFormed } from './support.js';
+import { byteByByte, bytes, type Parsed, parse, recorder, split, wellFormed } from './support.js';
 
 const encoder = new TextEncoder();
 
@@ -123,6 +123,53 @@ describe('chunking', () => {
         expect(parse(split(all, cuts), { maxEventSize: 1 << 20 })).toEqual(want);
         expect(parse(byteByByte(all), { maxEventSize: 1 << 20 })).toEqual(want);
       }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('with maxEventSize, throws exactly when a block’s bytes pass it, after the events before it', () => {
+    fc.assert(
+      fc.property(
+        stream,
+        fc.array(fc.nat(400), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 60 }),
+        (all, cuts, limit) => {
+          // The first block whose line bytes (line ends excluded) pass the limit, by raw bytes.
+          let blockStart = 0;
+          let block = 0;
+          let line = 0;
+          let over = -1;
+          for (let i = 0; i < all.length && over < 0; i++) {
+            const c = all[i];
+            if (c !== 10 && c !== 13) {
+              line++;
+              if (++block > limit) over = blockStart;
+              continue;
+            }
+            if (c === 13 && all[i + 1] === 10) i++;
+            if (line === 0) {
+              block = 0;
+              blockStart = i + 1;
+            }
+            line = 0;
+          }
+          const { parser, out } = recorder({ maxEventSize: limit });
+          let threw: unknown;
+          try {
+            for (const c of split(all, cuts)) parser.feed(c);
+          } catch (err) {
+            threw = err;
+          }
+          if (over < 0) {
+            expect(threw).toBeUndefined();
+            parser.end();
+            expect(out).toEqual(reference(all));
+          } else {
+            expect(threw).toBeInstanceOf(EventTooLargeError);
+            expect(out.events).toEqual(reference(all.subarray(0, over)).events);
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });

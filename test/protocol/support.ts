@@ -33,7 +33,7 @@ export function parse(chunks: Iterable<string | Uint8Array>, opts?: ParserOption
 const encoder = new TextEncoder();
 
 /** UTF-8 bytes of strings, with raw bytes (arrays) spliced in where given. */
-export function bytes(...parts: (string | number[])[]): Uint8Array {
+export function bytes(...parts: (string | readonly number[])[]): Uint8Array {
   const pieces = parts.map((p) => (typeof p === 'string' ? encoder.encode(p) : Uint8Array.from(p)));
   const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
   let at = 0;
