@@ -29,11 +29,11 @@ describe.runIf(requireTool('chromium', chromiumPath !== undefined))(
         await page.evaluate((src) => {
           window.received = [];
           const es = new EventSource(src);
-          const record = (e: MessageEvent) =>
-            window.received.push({ id: e.lastEventId, event: e.type, data: e.data });
-          for (const type of ['message', 'update', 'reset']) {
-            es.addEventListener(type, record as EventListener);
-          }
+          const record = (e: Event) => {
+            const m = e as MessageEvent<string>;
+            window.received.push({ id: m.lastEventId, event: m.type, data: m.data });
+          };
+          for (const type of ['message', 'update', 'reset']) es.addEventListener(type, record);
         }, url);
         return {
           received: () => page.evaluate(() => window.received),
