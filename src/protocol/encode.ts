@@ -84,12 +84,33 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+let base64Pairs: string[] | undefined; // the two characters for each 12-bit value
+
+/**
+ * Standard base64 with padding. A table loop rather than `btoa`: Node 20's `btoa` is written in
+ * JavaScript one character at a time and took ~40 ms for 64 KB.
+ */
 export function bytesToBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  const pairs = (base64Pairs ??= Array.from(
+    { length: 4096 },
+    (_, v) => BASE64[v >> 6]! + BASE64[v & 63]!,
+  ));
+  const n = bytes.length;
+  const full = n - (n % 3);
+  let out = '';
+  for (let i = 0; i < full; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += pairs[v >> 12]! + pairs[v & 4095]!;
   }
-  return btoa(binary);
+  if (n - full === 1) {
+    const v = bytes[full]!;
+    out += `${BASE64[v >> 2]}${BASE64[(v & 3) << 4]}==`;
+  } else if (n - full === 2) {
+    const v = (bytes[full]! << 8) | bytes[full + 1]!;
+    out += `${BASE64[v >> 10]}${BASE64[(v >> 4) & 63]}${BASE64[(v & 15) << 2]}=`;
+  }
+  return out;
 }
 
 export function base64ToBytes(text: string): Uint8Array {
