@@ -145,6 +145,8 @@ export class Stream {
 
   /** @internal End every subscriber and stop listening. */
   async close(reason: UnsubscribeReason): Promise<void> {
+    // Events already accepted go out before the end, not dropped with the scheduled flush.
+    this.flush();
     for (const sub of this.subscribers) this.detach(sub, reason);
     const unlisten = await this.unlisten.catch(() => undefined);
     await unlisten?.();
@@ -169,7 +171,7 @@ export class Stream {
     this.flushScheduled = false;
     const events = this.pending;
     this.pending = [];
-    if (this.subscribers.size === 0) return;
+    if (events.length === 0 || this.subscribers.size === 0) return;
     const last = events[events.length - 1]!;
     let shared: Buffer | undefined;
     for (const sub of this.subscribers) {
