@@ -3,7 +3,7 @@
  * sockets, and readers that collect every event so a test can assert the whole ordered list.
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import net, { type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import zlib from 'node:zlib';
 import { EventParser, type SSEEvent } from 'ssekit/protocol';
 
@@ -90,6 +90,8 @@ export class EventLog {
   readonly events: SSEEvent[] = [];
   readonly comments: string[] = [];
   ended = false;
+  /** The response ended properly (the last chunk arrived), not by a cut connection. */
+  complete = false;
   private readonly parser = new EventParser({
     onEvent: (e) => {
       this.events.push(e);
@@ -103,8 +105,10 @@ export class EventLog {
     this.parser.feed(chunk);
   }
 
-  end(): void {
+  end(complete = false): void {
+    if (this.ended) return;
     this.ended = true;
+    this.complete = complete;
     this.wake();
   }
 
@@ -158,7 +162,7 @@ export function openStream(url: string, headers: Record<string, string> = {}): P
       const gzip = res.headers['content-encoding'] === 'gzip';
       const body = gzip ? res.pipe(zlib.createGunzip({ flush: zlib.constants.Z_SYNC_FLUSH })) : res;
       body.on('data', (chunk: Buffer) => log.feed(chunk));
-      body.on('end', () => log.end());
+      body.on('end', () => log.end(true));
       body.on('error', () => log.end());
       res.on('close', () => log.end());
       resolve({
@@ -215,4 +219,48 @@ export function activeResources(): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * A request written byte for byte on a raw TCP socket, for what node:http clients refuse to send
+ * (non-UTF-8 header bytes) or to control reading (pause it to play a client that never reads).
+ * The chunked response body is decoded and fed to `log`.
+ */
+export function rawRequest(port: number, head: Buffer | string) {
+  const socket = net.connect(port, '127.0.0.1');
+  const log = new EventLog();
+  let buffered = Buffer.alloc(0);
+  let status = 0;
+  let headers = '';
+  let inBody = false;
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    if (!inBody) {
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      headers = buffered.subarray(0, end).toString('latin1');
+      status = Number(headers.split(' ')[1]);
+      buffered = buffered.subarray(end + 4);
+      inBody = true;
+    }
+    // Chunked transfer coding: "<hex size>\r\n<bytes>\r\n", a 0 size ends the body.
+    for (;;) {
+      const line = buffered.indexOf('\r\n');
+      if (line === -1) return;
+      const size = Number.parseInt(buffered.subarray(0, line).toString('latin1'), 16);
+      if (size === 0) return log.end(true);
+      if (buffered.length < line + 2 + size + 2) return;
+      log.feed(buffered.subarray(line + 2, line + 2 + size));
+      buffered = buffered.subarray(line + 2 + size + 2);
+    }
+  });
+  socket.on('close', () => log.end());
+  socket.on('error', () => {});
+  socket.write(head);
+  return {
+    socket,
+    log,
+    status: () => status,
+    headers: () => headers,
+  };
 }
