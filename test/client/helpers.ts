@@ -13,7 +13,10 @@ export interface Loopback {
   origin: string;
   port: number;
   server: Server;
-  /** Sockets currently open to the server. */
+  /**
+   * Open sockets that have carried a request. (undici may open a spare socket after one it used is
+   * destroyed; it carries nothing and closes by itself, so it is not counted.)
+   */
   sockets: Set<Socket>;
   /** Every request received, in order. */
   requests: IncomingMessage[];
@@ -26,11 +29,12 @@ export async function loopback(handler: RequestListener, port = 0): Promise<Loop
   const requests: IncomingMessage[] = [];
   const server = createServer((req, res) => {
     requests.push(req);
+    const s = req.socket;
+    if (!sockets.has(s) && !s.destroyed) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    }
     handler(req, res);
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
   });
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
