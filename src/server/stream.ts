@@ -129,7 +129,10 @@ export class Stream {
       sub.lastSeq = backlog[backlog.length - 1]!.seq;
     }
     sub.state = 'live';
-    if (text !== '') this.send(sub, Buffer.from(text));
+    if (text === '') return;
+    const replay = Buffer.from(text);
+    sub.replayBytes = replay.length;
+    this.send(sub, replay);
   }
 
   /** @internal Remove a subscriber, once, telling `onUnsubscribe` why. */
@@ -206,8 +209,11 @@ export class Stream {
   private send(sub: Subscriber, chunk: Uint8Array): void {
     if (sub.state === 'closed') return;
     sub.connection.write(chunk);
-    if (sub.connection.queuedBytes > this.settings.maxQueuedBytes) {
+    const queued = sub.connection.queuedBytes;
+    if (queued > this.settings.maxQueuedBytes + sub.replayBytes) {
       this.detach(sub, 'slow-subscriber');
+    } else if (sub.replayBytes > 0 && queued <= this.settings.maxQueuedBytes) {
+      sub.replayBytes = 0; // the replay has drained: the plain bound applies again
     }
   }
 

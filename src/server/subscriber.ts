@@ -10,6 +10,11 @@ export class Subscriber {
   lastSeq = -1;
   backlog: BrokerEvent[] = [];
   backlogBytes = 0;
+  /**
+   * The size of the replay just written. A replay may be larger than `maxQueuedBytes` (history
+   * is bounded on its own), so until it has drained it does not count as falling behind.
+   */
+  replayBytes = 0;
 
   constructor(
     readonly connection: Connection,
