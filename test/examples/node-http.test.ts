@@ -1,0 +1,5 @@
+import { it } from 'vitest';
+import { checkClockExample } from './run-example.js';
+
+it('examples/node-http streams the clock, resumes from Last-Event-ID and shuts down cleanly', () =>
+  checkClockExample('node-http'));
