@@ -1,9 +1,6 @@
 import { createRequire } from 'node:module';
 import { MAIN_HELP, parseServe, serveHelp, UsageError } from './config.js';
 import { createLogger } from './log.js';
-import { publishCommand } from './publish.js';
-import { redactUrl, startHub } from './serve.js';
-import { subscribeCommand } from './subscribe.js';
 
 /** How long shutdown may take before the process exits anyway (the contract says 5 s). */
 const SHUTDOWN_LIMIT_MS = 4000;
@@ -15,6 +12,8 @@ async function serve(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const log = createLogger(config.logFormat, config.logLevel);
+  // Loaded on demand: the client commands start without the server, Redis and metrics code.
+  const { redactUrl, startHub } = await import('./serve.js');
   const hub = await startHub(config, log);
   const auth =
     config.jwtSecret || config.jwtPublicKey ? 'jwt' : config.publishToken ? 'token' : 'none';
@@ -59,9 +58,9 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'serve':
       return serve(rest);
     case 'subscribe':
-      return subscribeCommand(rest);
+      return (await import('./subscribe.js')).subscribeCommand(rest);
     case 'publish':
-      return publishCommand(rest);
+      return (await import('./publish.js')).publishCommand(rest);
     case '--version':
     case '-v': {
       const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };

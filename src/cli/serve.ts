@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
-import { RedisBroker, type RedisClient } from '../redis/index.js';
+import { RedisBroker, type RedisBrokerOptions } from '../redis/index.js';
 import {
   type Broker,
   InvalidStreamNameError,
@@ -36,12 +36,17 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   const redis = config.redisUrl === undefined ? undefined : redisClient(config.redisUrl, log);
   const broker: Broker = redis
     ? new RedisBroker({
-        client: redis,
+        client: redis as unknown as RedisBrokerOptions['client'],
         keyPrefix: config.redisPrefix,
         maxLen: config.history,
         onError: (err) => log.warn('redis', { error: err.message }),
       })
     : new MemoryBroker();
+  if (redis && !(await readyWithin(redis, 3000))) {
+    log.warn('redis is not reachable yet; /healthz answers 503 and publishes fail until it is', {
+      url: redactUrl(config.redisUrl!),
+    });
+  }
   const historyLimits = { maxEvents: config.history, maxAgeMs: Number.POSITIVE_INFINITY };
   const cors =
     config.corsOrigin === undefined
@@ -387,7 +392,7 @@ function toEvent(item: unknown, where: string): PublishEvent {
   return out;
 }
 
-function redisClient(url: string, log: Logger): RedisClient {
+function redisClient(url: string, log: Logger) {
   const client = createClient({
     url,
     // While Redis is away, commands fail at once (publish answers 503) instead of queueing.
@@ -406,7 +411,28 @@ function redisClient(url: string, log: Logger): RedisClient {
     if (down) log.info('redis reachable again', { url: redactUrl(url) });
     down = false;
   });
-  return client as unknown as RedisClient;
+  return client;
+}
+
+type RedisClient = ReturnType<typeof redisClient>;
+
+/** Whether the client is ready, waiting for it at most `ms` (the broker connects it). */
+async function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
+  if (client.isReady) return true;
+  let timer: NodeJS.Timeout | undefined;
+  let onReady: (() => void) | undefined;
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      onReady = () => resolve(true);
+      client.once('ready', onReady);
+    }),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (onReady) client.off('ready', onReady);
+  return ready;
 }
 
 async function redisProblem(client: RedisClient): Promise<string | undefined> {
