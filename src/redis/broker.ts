@@ -300,7 +300,7 @@ export class RedisBroker implements Broker {
       );
       feed = f;
       this.feeds.set(stream, f);
-      const onMessage = (raw: string) => f.push(raw);
+      const onMessage = <T extends string | Buffer>(raw: T) => f.push(raw.toString());
       const channel = this.key(stream).channel;
       starting = (async () => {
         const sub = await this.subscriber();

@@ -1,12 +1,37 @@
-import type { RedisClientType, RedisClusterType } from 'redis';
 import type { LuaScript } from './scripts.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: any client the user configured, whatever its modules, scripts or RESP version
-export type RedisClient = RedisClientType<any, any, any, any, any>;
-// biome-ignore lint/suspicious/noExplicitAny: as above, for a cluster
-export type RedisCluster = RedisClusterType<any, any, any, any, any>;
+/** A pub/sub listener as node-redis types it (generic over string and Buffer messages). */
+type MessageListener = <T extends string | Buffer>(message: T, channel: T) => unknown;
 
-export type MessageHandler = (message: string) => void;
+/**
+ * What the broker needs of a node-redis client (`createClient()`), whatever its modules,
+ * scripts, RESP version or type mapping.
+ */
+export interface RedisClient {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  duplicate(overrides?: { disableOfflineQueue?: boolean }): RedisClient;
+  sendCommand<T>(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<T>;
+  subscribe(channel: string, listener: MessageListener): Promise<void>;
+  unsubscribe(channel: string, listener: MessageListener): Promise<void>;
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** What the broker needs of a node-redis cluster (`createCluster()`). */
+export interface RedisCluster extends Omit<RedisClient, 'duplicate' | 'sendCommand'> {
+  readonly nodeByAddress: unknown;
+  duplicate(): RedisCluster;
+  sendCommand<T>(
+    firstKey: string | undefined,
+    isReadonly: boolean | undefined,
+    args: string[],
+    options?: { timeout?: number },
+  ): Promise<T>;
+}
 
 export function isCluster(client: RedisClient | RedisCluster): client is RedisCluster {
   return 'nodeByAddress' in client;
