@@ -17,11 +17,11 @@ export function backoffSettings(opts: ReconnectOptions = {}): BackoffSettings {
     maxRetries: opts.maxRetries ?? Number.POSITIVE_INFINITY,
   };
   for (const [name, value] of Object.entries(s)) {
-    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-      throw new RangeError(`reconnect.${name} must be a non-negative number, got ${value}`);
+    // jitter is a fraction of the delay: 0..1
+    if (!(value >= 0) || (name === 'jitter' && value > 1)) {
+      throw new RangeError(`reconnect.${name}: ${value} is out of range`);
     }
   }
-  if (s.jitter > 1) throw new RangeError(`reconnect.jitter is a fraction (0..1), got ${s.jitter}`);
   return s;
 }
 

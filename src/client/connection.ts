@@ -92,7 +92,7 @@ export async function runStream(
         e instanceof Passthrough
           ? e
           : e instanceof ParserTooLarge
-            ? new EventSizeExceededError(e.limit)
+            ? new EventSizeExceededError(e.limit, e.message)
             : e;
     }
     parser.reset();

@@ -14,17 +14,17 @@ export type ClientErrorCode =
 export class SSEClientError extends Error {
   constructor(
     readonly code: ClientErrorCode,
+    name: string,
     message: string,
-    options?: { cause?: unknown },
+    cause?: unknown,
   ) {
-    super(message, options);
-    this.name = 'SSEClientError';
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = name;
   }
 }
 
-/** The server answered with a status the retry policy does not retry (e.g. 401, 403, 404). */
+/** A status the retry policy does not retry (e.g. 401, 403, 404), or any status without reconnect. */
 export class HttpStatusError extends SSEClientError {
-  override name = 'HttpStatusError';
   constructor(
     readonly status: number,
     readonly url: string,
@@ -33,120 +33,105 @@ export class HttpStatusError extends SSEClientError {
   ) {
     super(
       'HTTP_STATUS',
-      `${url} answered HTTP ${status}. Check the URL, the stream name and any credentials the ` +
-        'server needs (5xx, 408 and 429 are retried; other statuses end the subscription).',
+      'HttpStatusError',
+      `HTTP ${status} from ${url}: check the URL, stream and credentials`,
     );
   }
 }
 
 /** HTTP 204: the server's way of saying "stop reconnecting". */
 export class NoContentError extends SSEClientError {
-  override name = 'NoContentError';
   constructor(readonly url: string) {
     super(
       'NO_CONTENT',
-      `${url} answered 204 No Content, which tells a client to stop reconnecting. Subscribe ` +
-        'again only when the server has a stream for you.',
+      'NoContentError',
+      `HTTP 204 from ${url}: the server says stop; subscribe again later`,
     );
   }
 }
 
 export class BadContentTypeError extends SSEClientError {
-  override name = 'BadContentTypeError';
   constructor(
     readonly contentType: string,
     readonly url: string,
   ) {
     super(
       'BAD_CONTENT_TYPE',
-      `${url} answered with Content-Type "${contentType}", not text/event-stream. Check that the ` +
-        'URL is the event-stream endpoint and not a page or an API route.',
+      'BadContentTypeError',
+      `Content-Type "${contentType}" from ${url}: is it the event-stream URL?`,
     );
   }
 }
 
 export class ValidatorRefusedError extends SSEClientError {
-  override name = 'ValidatorRefusedError';
   constructor(cause: unknown) {
     super(
       'VALIDATOR_REFUSED',
-      `responseValidator refused the response: ${messageOf(cause)}. The subscription stopped; ` +
-        'the cause is attached.',
-      { cause },
+      'ValidatorRefusedError',
+      `responseValidator refused the response: ${messageOf(cause)}`,
+      cause,
     );
   }
 }
 
-/** `maxRetries` consecutive failures; `cause` is the last one. */
+/** More consecutive failures than `maxRetries`; `cause` is the last one. */
 export class MaxRetriesError extends SSEClientError {
-  override name = 'MaxRetriesError';
   constructor(
     readonly attempts: number,
     cause: unknown,
   ) {
     super(
       'MAX_RETRIES',
-      `Gave up after ${attempts} consecutive failed attempts (last: ${messageOf(cause)}). Check ` +
-        'that the server is up, or raise reconnect.maxRetries.',
-      { cause },
+      'MaxRetriesError',
+      `${attempts} failed attempts in a row (${messageOf(cause)}): is the server up? (reconnect.maxRetries)`,
+      cause,
     );
   }
 }
 
+/** An event grew past `maxEventSize` (the message is the parser's). */
 export class EventSizeExceededError extends SSEClientError {
-  override name = 'EventSizeExceededError';
-  constructor(readonly limit: number) {
-    super(
-      'EVENT_TOO_LARGE',
-      `An event grew past maxEventSize (${limit} bytes) before it ended. Raise the ` +
-        'maxEventSize option if such events are expected, or check that the server ends each ' +
-        'event with a blank line.',
-    );
+  constructor(
+    readonly limit: number,
+    message: string,
+  ) {
+    super('EVENT_TOO_LARGE', 'EventSizeExceededError', message);
   }
 }
 
 /** With `reconnect: false`: the connection failed or broke (the cause says how). */
 export class ConnectionLostError extends SSEClientError {
-  override name = 'ConnectionLostError';
   constructor(cause: unknown) {
     super(
       'CONNECTION_LOST',
-      `The connection failed or broke (${messageOf(cause)}) and reconnect is off. Subscribe ` +
-        'again, or turn reconnect on.',
-      { cause },
+      'ConnectionLostError',
+      `Connection lost (${messageOf(cause)}); reconnect is off: subscribe again`,
+      cause,
     );
   }
 }
 
 /** The `headers` function threw. */
 export class HeadersFailedError extends SSEClientError {
-  override name = 'HeadersFailedError';
   constructor(cause: unknown) {
     super(
       'HEADERS_FAILED',
-      `The headers function threw: ${messageOf(cause)}. It runs before every connect; make ` +
-        'it return headers (or retry on its own) instead of throwing.',
-      { cause },
+      'HeadersFailedError',
+      `The headers function threw: ${messageOf(cause)}`,
+      cause,
     );
   }
-}
-
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
 }
 
 /** With `encodingBase64`, an event's data was not valid base64. */
 export class BadBase64Error extends SSEClientError {
-  override name = 'BadBase64Error';
   constructor(readonly data: string) {
-    super(
-      'BAD_BASE64',
-      `encodingBase64 is on but an event's data is not base64 (${JSON.stringify(data.slice(0, 40))}). ` +
-        'Turn encodingBase64 off unless the server encodes every event.',
-    );
+    super('BAD_BASE64', 'BadBase64Error', 'Event data is not base64: turn encodingBase64 off?');
   }
+}
+
+export function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return error.message + cause;
 }

@@ -1,5 +1,7 @@
 import type { SSEEvent } from '../protocol/types.js';
 
+type Result = IteratorResult<SSEEvent, undefined>;
+
 /**
  * The buffer between a connection and an `events()` consumer. Holding `highWaterMark` events or
  * more, it asks the reader to pause; the reader resumes once the consumer has taken half of them.
@@ -7,11 +9,13 @@ import type { SSEEvent } from '../protocol/types.js';
 export class EventQueue {
   private items: (SSEEvent | undefined)[] = [];
   private head = 0;
-  private waiter: ((r: IteratorResult<SSEEvent, undefined>) => void) | undefined;
-  private failWaiter: ((error: unknown) => void) | undefined;
-  private resume: (() => void) | undefined;
   private closed = false;
-  private failure: { error: unknown } | undefined;
+  // `declare`: no field initializers in the bundle for state that starts undefined.
+  /** A consumer waiting for the next event. */
+  declare private waiter: { resolve(r: Result): void; reject(e: unknown): void } | undefined;
+  /** A reader waiting for room. */
+  declare private resume: (() => void) | undefined;
+  declare private failure: { error: unknown } | undefined;
 
   constructor(private readonly highWaterMark: number) {}
 
@@ -21,10 +25,9 @@ export class EventQueue {
 
   push(e: SSEEvent): void {
     const w = this.waiter;
-    if (w) {
-      this.waiter = this.failWaiter = undefined;
-      w({ value: e, done: false });
-    } else this.items.push(e);
+    this.waiter = undefined;
+    if (w) w.resolve({ value: e, done: false });
+    else this.items.push(e);
   }
 
   /** After a chunk: undefined to go on reading, or a promise to wait for first. */
@@ -41,15 +44,8 @@ export class EventQueue {
     this.closed = true;
     this.wake();
     const w = this.waiter;
-    if (w && this.size === 0) {
-      const fail = this.failWaiter!;
-      this.waiter = this.failWaiter = undefined;
-      if (this.failure) {
-        const { error } = this.failure;
-        this.failure = undefined;
-        fail(error);
-      } else w({ value: undefined, done: true });
-    }
+    this.waiter = undefined;
+    if (w) this.next().then(w.resolve, w.reject);
   }
 
   /** The consumer stopped: drop the buffer and let a paused reader go. */
@@ -60,7 +56,7 @@ export class EventQueue {
     this.end();
   }
 
-  next(): Promise<IteratorResult<SSEEvent, undefined>> {
+  next(): Promise<Result> {
     if (this.size > 0) {
       const value = this.items[this.head]!;
       this.items[this.head++] = undefined;
@@ -71,18 +67,15 @@ export class EventQueue {
         this.items = this.items.slice(this.head);
         this.head = 0;
       }
-      if (this.resume && this.size <= this.highWaterMark >> 1) this.wake();
+      if (this.size <= this.highWaterMark >> 1) this.wake();
       return Promise.resolve({ value, done: false });
     }
-    if (this.failure) {
-      const { error } = this.failure;
-      this.failure = undefined;
-      return Promise.reject(error);
-    }
+    const f = this.failure;
+    this.failure = undefined;
+    if (f) return Promise.reject(f.error);
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {
-      this.waiter = resolve;
-      this.failWaiter = reject;
+      this.waiter = { resolve, reject };
     });
   }
 

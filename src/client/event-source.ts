@@ -38,16 +38,17 @@ export class EventSource extends EventTarget {
   declare readonly OPEN: 1;
   declare readonly CLOSED: 2;
 
-  readonly url: string;
-  readonly withCredentials: boolean;
+  // `declare` fields: set in the constructor or later, with no initializer code in the bundle.
+  declare readonly url: string;
+  declare readonly withCredentials: boolean;
   private state: number = CONNECTING;
-  private readonly init: EventSourceInit;
-  private readonly parser: EventParser;
+  declare private readonly init: EventSourceInit;
+  declare private readonly parser: EventParser;
   // "reconnection time … an implementation-defined value, probably in the region of a few seconds"
   private reconnectionTime = 3000;
   private origin = '';
-  private controller: AbortController | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  declare private controller: AbortController | undefined;
+  declare private timer: ReturnType<typeof setTimeout> | undefined;
   private handlers: Record<string, { fn: Handler; listener: (e: Event) => void } | undefined> = {};
 
   constructor(url: string | URL, init: EventSourceInit = {}) {

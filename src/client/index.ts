@@ -1,4 +1,16 @@
-export * from './errors.js';
+export {
+  BadBase64Error,
+  BadContentTypeError,
+  type ClientErrorCode,
+  ConnectionLostError,
+  EventSizeExceededError,
+  HeadersFailedError,
+  HttpStatusError,
+  MaxRetriesError,
+  NoContentError,
+  SSEClientError,
+  ValidatorRefusedError,
+} from './errors.js';
 export { EventSource, type EventSourceEventMap, type EventSourceInit } from './event-source.js';
 export { SSEClient } from './sse-client.js';
 export type {

@@ -13,11 +13,12 @@ const EVENTS_HIGH_WATER_MARK = 256;
  * iterator; it reconnects with backoff and resumes from the last event id.
  */
 export class SSEClient {
+  // `declare` fields: set in the constructor, with no initializer code in the bundle.
   /** The id of the latest event any subscription received; a new subscription resumes from it. */
-  lastEventId: string;
-  private readonly url: URL;
-  private readonly options: ClientOptions;
-  private readonly backoff: BackoffSettings | false;
+  declare lastEventId: string;
+  declare private readonly url: URL;
+  declare private readonly options: ClientOptions;
+  declare private readonly backoff: BackoffSettings | false;
   private readonly controllers = new Set<AbortController>();
   private open = 0;
 
@@ -161,8 +162,7 @@ function checkBody(method: string, body: unknown): void {
     (typeof FormData !== 'undefined' && body instanceof FormData);
   if (!resendable) {
     throw new TypeError(
-      'body must be re-sendable on every reconnect: a string, bytes, Blob, URLSearchParams or ' +
-        'FormData (a stream can be read only once).',
+      'body is sent on every reconnect: use a string, bytes, Blob, FormData or URLSearchParams, not a stream',
     );
   }
 }
