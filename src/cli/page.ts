@@ -55,7 +55,7 @@ export const PAGE_HTML = `<!doctype html>
       <button id="stop" type="button" class="secondary">Stop</button>
     </form>
     <div class="status">
-      <span id="state" data-state="idle">idle</span>
+      <span id="state" data-state="loading">loading</span>
       <span>connects <b id="connects">0</b></span>
       <span>reconnects <b id="reconnects">0</b></span>
       <span>last id <b id="last-id">–</b></span>
@@ -80,6 +80,16 @@ export const PAGE_HTML = `<!doctype html>
     <div id="empty">No events yet. Publish one above, or: <code id="curl"></code></div>
   </section>
 </main>
+<script>
+  // A module that fails to load reports nothing on the page: say so.
+  setTimeout(() => {
+    const state = document.getElementById('state');
+    if (state.dataset.state !== 'loading') return;
+    state.dataset.state = 'error';
+    state.textContent = 'error';
+    document.getElementById('note').textContent = 'could not load /ssekit-client.js (is the package built?)';
+  }, 5000);
+</script>
 <script type="module">
 import { SSEClient } from '/ssekit-client.js';
 

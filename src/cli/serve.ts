@@ -457,9 +457,14 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-/** dist/browser/ssekit-client.js, beside the built bin or from the source tree (tsx). */
+/** dist/browser/ssekit-client.js, from the built bin or from the source tree (tsx). */
 function findClientBundle(): string | undefined {
-  const candidates = ['../browser/ssekit-client.js', '../../dist/browser/ssekit-client.js'];
+  // The bundler may put this code in dist/cli/ or in a shared chunk in dist/.
+  const candidates = [
+    './browser/ssekit-client.js',
+    '../browser/ssekit-client.js',
+    '../../dist/browser/ssekit-client.js',
+  ];
   for (const rel of candidates) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
