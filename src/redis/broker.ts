@@ -47,6 +47,8 @@ const EPOCH_LENGTH = 10;
 /** Broker-made ids are `<seq>-<epoch>`: decimal seq, hex epoch. Clients treat them as opaque. */
 const OWN_ID = /^(\d{1,16})-([0-9a-f]{10})$/;
 
+const newEpoch = () => randomBytes(EPOCH_LENGTH / 2).toString('hex');
+
 type Fields = [string, string, string, string, string, string];
 type Entry = [string, Fields];
 
@@ -85,6 +87,8 @@ export class RedisBroker implements Broker {
   private readonly feeds = new Map<string, LiveFeed>();
   private sub: { client: RedisClient | RedisCluster; connected: Promise<unknown> } | undefined;
   private pending = 0;
+  /** Offered to the publish script as the epoch of a stream that has none; renewed once taken. */
+  private epochCandidate = newEpoch();
   private closed = false;
   private down = false;
 
@@ -110,7 +114,7 @@ export class RedisBroker implements Broker {
           reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
         },
       });
-    this.conn = new Connection(client, this.timeoutMs);
+    this.conn = new Connection(client, this.timeoutMs, () => new TimeoutError());
     if (this.owned) client.on('error', (err: Error) => this.connectionError(err));
     client.on('ready', () => {
       this.down = false;
@@ -174,7 +178,7 @@ export class RedisBroker implements Broker {
         PUBLISH,
         [k.meta, k.history],
         [
-          randomBytes(EPOCH_LENGTH / 2).toString('hex'),
+          this.epochCandidate,
           message.id === undefined ? '0' : '1',
           message.id ?? '',
           message.body,
@@ -188,6 +192,7 @@ export class RedisBroker implements Broker {
       .catch((err: unknown) => {
         throw this.wrap(stream, err);
       });
+    if (reply[3] === this.epochCandidate) this.epochCandidate = newEpoch();
     return reply[0];
   }
 
@@ -340,6 +345,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.conn.stop();
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();
     const quit = async (c: RedisClient | RedisCluster) => {

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:redis` — RedisBroker against MemoryBroker, on a private redis-server.
+ *
+ * 1. publish throughput from one process: sequential (one await at a time) and with many
+ *    publishes in flight;
+ * 2. publish-to-receive latency at 1,000 events/s: for Redis across processes (the listener is a
+ *    child process with its own RedisBroker), for memory within the process (it has no other).
+ *
+ * Bounded: fixed event counts, a 5 s latency run per broker, a deadline on everything.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Broker, HistoryLimits } from '../src/broker/types.js';
+import { RedisBroker } from '../src/redis/index.js';
+import { MemoryBroker } from '../src/server/index.js';
+
+const limits: HistoryLimits = { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFINITY };
+const BODY = `data: ${'x'.repeat(100)}\n\n`;
+const SEQUENTIAL = 5_000;
+const CONCURRENT = 50_000;
+const IN_FLIGHT = 1_000;
+const RATE = 1_000;
+const LATENCY_SECONDS = 5;
+
+/** Wall-clock ms with sub-ms resolution, comparable across processes on one host. */
+const now = () => performance.timeOrigin + performance.now();
+
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error('bench:redis took over 3 minutes; giving up');
+    process.exit(1);
+  }, 180_000);
+  const redis = await startRedis();
+  const rows: string[] = [];
+  try {
+    for (const [name, make] of [
+      ['MemoryBroker', () => new MemoryBroker()],
+      ['RedisBroker', () => new RedisBroker({ url: redis.url })],
+    ] as const) {
+      const broker: Broker = make();
+      const seq = await sequential(broker);
+      const conc = await concurrent(broker);
+      const lat =
+        name === 'RedisBroker'
+          ? await crossProcessLatency(broker, redis.url)
+          : await inProcessLatency(broker);
+      await broker.close();
+      rows.push(
+        `| ${name} | ${fmt(seq)} | ${fmt(conc)} | ${lat.where} | ${lat.p50.toFixed(3)} | ${lat.p99.toFixed(3)} | ${lat.max.toFixed(3)} | ${lat.count} |`,
+      );
+    }
+  } finally {
+    clearTimeout(deadline);
+    await redis.stop();
+  }
+  console.log(
+    `\nnode ${process.version}, redis-server ${redis.version}, ${SEQUENTIAL} sequential / ${CONCURRENT} publishes (${IN_FLIGHT} in flight), ` +
+      `${BODY.length}-byte bodies, latency at ${RATE} events/s for ${LATENCY_SECONDS} s\n`,
+  );
+  console.log(
+    '| broker | sequential publish/s | concurrent publish/s | latency measured | p50 ms | p99 ms | max ms | events |',
+  );
+  console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+  for (const r of rows) console.log(r);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function sequential(broker: Broker): Promise<number> {
+  const t = now();
+  for (let i = 0; i < SEQUENTIAL; i++) await broker.publish('bench-seq', { body: BODY }, limits);
+  return SEQUENTIAL / ((now() - t) / 1000);
+}
+
+async function concurrent(broker: Broker): Promise<number> {
+  let started = 0;
+  const t = now();
+  const worker = async () => {
+    while (started < CONCURRENT) {
+      started++;
+      await broker.publish('bench-conc', { body: BODY }, limits);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return CONCURRENT / ((now() - t) / 1000);
+}
+
+interface Latency {
+  where: string;
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+function summarize(where: string, samples: number[]): Latency {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+  return {
+    where,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: s[s.length - 1] ?? Number.NaN,
+    count: s.length,
+  };
+}
+
+/** Publishes RATE events/s for LATENCY_SECONDS, each carrying its send time; resolves with the count. */
+async function paced(broker: Broker, stream: string): Promise<number> {
+  const total = RATE * LATENCY_SECONDS;
+  const start = now();
+  let sent = 0;
+  const inFlight: Promise<unknown>[] = [];
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((now() - start) / 1000) * RATE) + 1);
+    for (; sent < due; sent++)
+      inFlight.push(broker.publish(stream, { body: `data: ${now()}\n\n` }, limits));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  return total;
+}
+
+async function inProcessLatency(broker: Broker): Promise<Latency> {
+  const samples: number[] = [];
+  const unlisten = await broker.listen('bench-lat', {
+    onEvent: (e) => samples.push(now() - Number(e.body.slice(6, -2))),
+  });
+  await paced(broker, 'bench-lat');
+  await unlisten();
+  return summarize('in process', samples);
+}
+
+async function crossProcessLatency(broker: Broker, url: string): Promise<Latency> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['listen', url], {
+    execArgv: ['--import', 'tsx'],
+  });
+  const message = <T>(): Promise<T> =>
+    new Promise((resolve) => child.once('message', (m) => resolve(m as T)));
+  try {
+    await message<'ready'>();
+    const total = await paced(broker, 'bench-lat');
+    child.send({ expect: total });
+    return summarize('across processes', await message<number[]>());
+  } finally {
+    child.kill();
+  }
+}
+
+/** The child: listens with its own RedisBroker and reports receive-minus-send times. */
+async function listenChild(url: string): Promise<void> {
+  const broker = new RedisBroker({ url });
+  const samples: number[] = [];
+  let expected = Number.POSITIVE_INFINITY;
+  const finish = () => {
+    if (samples.length < expected) return;
+    process.send?.(samples, () => process.exit(0));
+  };
+  await broker.listen('bench-lat', {
+    onEvent: (e) => {
+      samples.push(now() - Number(e.body.slice(6, -2)));
+      finish();
+    },
+  });
+  process.on('message', (m: { expect: number }) => {
+    expected = m.expect;
+    finish();
+  });
+  process.send?.('ready');
+}
+
+async function startRedis(): Promise<{ url: string; version: string; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'ssekit-bench-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ];
+  const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    proc.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+  });
+  proc.stdout?.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    version: /v=(\S+)/.exec(out)?.[1] ?? /Redis version=(\S+)/.exec(out)?.[1] ?? '?',
+    stop: async () => {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Last, so every const above is initialised.
+if (process.argv[2] === 'listen') await listenChild(process.argv[3] as string);
+else await main();
