@@ -24,6 +24,12 @@ export interface RedisBrokerOptions {
   client?: RedisClient | RedisCluster;
   /** Starts every key and channel the broker uses; brokers with different prefixes never meet. Default 'ssekit'. */
   keyPrefix?: string;
+  /**
+   * Announce events with sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`, Redis ≥ 7): each event goes
+   * only to the node that owns its stream instead of to every node of a cluster.
+   * Default: true for a cluster client, false otherwise.
+   */
+  shardedPubSub?: boolean;
   /** Bounds each stream's history in Redis (also bounded by the server's `history.maxEvents`). */
   maxLen?: number;
   /**
@@ -82,6 +88,7 @@ export class RedisBroker implements Broker {
   private readonly maxPending: number;
   private readonly conn: Connection;
   private readonly owned: boolean;
+  private readonly sharded: boolean;
   private readonly reportError: (error: Error) => void;
   private readonly firstConnect: Promise<unknown> | undefined;
   private readonly feeds = new Map<string, LiveFeed>();
@@ -114,6 +121,7 @@ export class RedisBroker implements Broker {
           reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
         },
       });
+    this.sharded = options.shardedPubSub ?? isCluster(client);
     this.conn = new Connection(client, this.timeoutMs, () => new TimeoutError());
     if (this.owned) client.on('error', (err: Error) => this.connectionError(err));
     client.on('ready', () => {
@@ -187,6 +195,7 @@ export class RedisBroker implements Broker {
             ? String(Math.max(0, Math.floor(limits.maxAgeMs)))
             : '-1',
           k.channel,
+          this.sharded ? 'SPUBLISH' : 'PUBLISH',
         ],
       )
       .catch((err: unknown) => {
@@ -301,7 +310,11 @@ export class RedisBroker implements Broker {
     if (!feed) {
       const f = new LiveFeed(
         (epoch, after) => this.readHead(stream, epoch, after),
-        (err) => this.reportError(err instanceof Error ? err : new Error(String(err))),
+        // An outage is reported once, by the connection; the feed retries until it is over.
+        (err) => {
+          if (err instanceof BrokerUnavailableError) return;
+          this.reportError(err instanceof Error ? err : new Error(String(err)));
+        },
       );
       feed = f;
       this.feeds.set(stream, f);
@@ -309,8 +322,13 @@ export class RedisBroker implements Broker {
       const channel = this.key(stream).channel;
       starting = (async () => {
         const sub = await this.subscriber();
-        await sub.subscribe(channel, onMessage);
-        f.unsubscribe = () => sub.unsubscribe(channel, onMessage);
+        if (this.sharded) {
+          await sub.sSubscribe(channel, onMessage);
+          f.unsubscribe = () => sub.sUnsubscribe(channel, onMessage);
+        } else {
+          await sub.subscribe(channel, onMessage);
+          f.unsubscribe = () => sub.unsubscribe(channel, onMessage);
+        }
         await f.start();
       })();
       f.started = starting;

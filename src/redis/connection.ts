@@ -15,6 +15,8 @@ export interface RedisClient {
   sendCommand<T>(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<T>;
   subscribe(channel: string, listener: MessageListener): Promise<void>;
   unsubscribe(channel: string, listener: MessageListener): Promise<void>;
+  sSubscribe(channel: string, listener: MessageListener): Promise<void>;
+  sUnsubscribe(channel: string, listener: MessageListener): Promise<void>;
   // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
   on(event: string, listener: (...args: any[]) => void): unknown;
   close(): Promise<void>;

@@ -28,7 +28,8 @@ function lua(source: string): LuaScript {
 /**
  * Publish: start an epoch if the stream has none, take the next seq, append, trim, announce.
  * ARGV: candidate epoch, has-id ('1'/'0'), id, body, maxLen (-1: none), maxAgeMs (-1: none),
- * channel. Returns {id, seq, time, epoch}, numbers as decimal strings.
+ * channel, and the command that announces ('PUBLISH', or 'SPUBLISH' for sharded pub/sub, whose
+ * channel shares the stream's hash tag and so its slot). Returns {id, seq, time, epoch}, numbers as decimal strings.
  */
 export const PUBLISH = lua(`
 local t = redis.call('TIME')
@@ -70,7 +71,7 @@ if maxAge >= 0 then
     for _, e in ipairs(batch) do redis.call('XDEL', KEYS[2], e[1]) end
   end
 end
-redis.call('PUBLISH', ARGV[7], seq .. '\\n' .. epoch .. '\\n' .. time .. '\\n' .. id .. '\\n' .. ARGV[4])
+redis.call(ARGV[8], ARGV[7], seq .. '\\n' .. epoch .. '\\n' .. time .. '\\n' .. id .. '\\n' .. ARGV[4])
 return {id, seq, time, epoch}
 `);
 

@@ -56,6 +56,13 @@ describe.runIf(requireTool('redis-server', haveRedis))(
           expect(await client.sendCommand(tag, true, ['XLEN', `${tag}:history`])).toBe(20);
         }
         expect(owners.size).toBeGreaterThan(1);
+        // Announced with sharded pub/sub: each channel lives on its stream's node only.
+        const shardChannels: string[] = [];
+        for (const n of cluster.nodes)
+          shardChannels.push(...(await n.cli('PUBSUB', 'SHARDCHANNELS')).split('\n'));
+        expect(shardChannels.filter((c) => c !== '').sort()).toEqual(
+          streams.map((s) => `{ssekit:${s}}:live`).sort(),
+        );
       } finally {
         await client.close();
       }
