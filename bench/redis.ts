@@ -11,7 +11,7 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Broker, HistoryLimits } from '../src/broker/types.js';
@@ -57,8 +57,11 @@ async function main(): Promise<void> {
     clearTimeout(deadline);
     await redis.stop();
   }
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
   console.log(
-    `\nnode ${process.version}, redis-server ${redis.version}, ${SEQUENTIAL} sequential / ${CONCURRENT} publishes (${IN_FLIGHT} in flight), ` +
+    `\nnode ${process.version}, redis-server ${redis.version}, ${cpus().length} CPUs (load average ${load}), ${SEQUENTIAL} sequential / ${CONCURRENT} publishes (${IN_FLIGHT} in flight), ` +
       `${BODY.length}-byte bodies, latency at ${RATE} events/s for ${LATENCY_SECONDS} s\n`,
   );
   console.log(
@@ -205,7 +208,7 @@ async function startRedis(): Promise<{ url: string; version: string; stop(): Pro
   proc.stdout?.resume();
   return {
     url: `redis://127.0.0.1:${port}`,
-    version: /v=(\S+)/.exec(out)?.[1] ?? /Redis version=(\S+)/.exec(out)?.[1] ?? '?',
+    version: /version=([\d.]+)/.exec(out)?.[1] ?? /v=([\d.]+)/.exec(out)?.[1] ?? '?',
     stop: async () => {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');

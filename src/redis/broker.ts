@@ -124,7 +124,7 @@ export class RedisBroker implements Broker {
     this.sharded = options.shardedPubSub ?? isCluster(client);
     this.conn = new Connection(client, this.timeoutMs, () => new TimeoutError());
     if (this.owned) client.on('error', (err: Error) => this.connectionError(err));
-    client.on('ready', () => {
+    client.on(isCluster(client) ? 'node-ready' : 'ready', () => {
       this.down = false;
     });
     if (!client.isOpen) {
@@ -143,7 +143,7 @@ export class RedisBroker implements Broker {
   private connectionError(err: Error): void {
     if (this.down || this.closed) return;
     this.down = true;
-    this.reportError(new BrokerUnavailableError('*', err.message, { cause: err }));
+    this.reportError(new BrokerUnavailableError('', err.message || err.name, { cause: err }));
   }
 
   private async ready(stream: string): Promise<void> {
