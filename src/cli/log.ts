@@ -9,6 +9,8 @@ export interface Logger {
   warn(msg: string, fields?: Fields): void;
   info(msg: string, fields?: Fields): void;
   debug(msg: string, fields?: Fields): void;
+  /** Logged at info whatever the level: the line that says where the hub listens. */
+  always(msg: string, fields?: Fields): void;
   enabled(level: LogLevel): boolean;
 }
 
@@ -22,8 +24,8 @@ export function createLogger(
   write: (line: string) => void = (line) => process.stderr.write(line),
 ): Logger {
   const max = RANK[level];
-  const log = (lvl: LogLevel, msg: string, fields: Fields = {}) => {
-    if (RANK[lvl] > max) return;
+  const log = (lvl: LogLevel, msg: string, fields: Fields = {}, force = false) => {
+    if (RANK[lvl] > max && !force) return;
     if (format === 'json') {
       write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields })}\n`);
       return;
@@ -40,6 +42,7 @@ export function createLogger(
     warn: (m, f) => log('warn', m, f),
     info: (m, f) => log('info', m, f),
     debug: (m, f) => log('debug', m, f),
+    always: (m, f) => log('info', m, f, true),
     enabled: (lvl) => RANK[lvl] <= max,
   };
 }

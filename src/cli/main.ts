@@ -17,7 +17,7 @@ async function serve(argv: string[]): Promise<number | undefined> {
   const hub = await startHub(config, log);
   const auth =
     config.jwtSecret || config.jwtPublicKey ? 'jwt' : config.publishToken ? 'token' : 'none';
-  log.info(`hub listening on ${hub.url} — open ${hub.url}/ to watch a stream`, {
+  log.always(`hub listening on ${hub.url} — open ${hub.url}/ to watch a stream`, {
     url: hub.url,
     broker: config.redisUrl ? `redis ${redactUrl(config.redisUrl)}` : 'memory',
     auth,
