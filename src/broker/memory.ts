@@ -118,6 +118,8 @@ function trim(log: StreamLog, limits: HistoryLimits, now: number): void {
     const e = events[log.head]!;
     if (events.length - log.head <= limits.maxEvents && e.time >= oldestKept) break;
     if (log.seqById.get(e.id) === e.seq) log.seqById.delete(e.id);
+    // Let the evicted event go now, not at the next compaction: history holds maxEvents, no more.
+    (events as Array<BrokerEvent | undefined>)[log.head] = undefined;
     log.head++;
   }
   if (log.head > 64 && log.head * 2 > events.length) {
