@@ -223,6 +223,23 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     expect(rec.gaps).toHaveLength(1);
   });
 
+  it('shares one subscription per stream among listeners, and ends it with the last', async () => {
+    const b = broker();
+    const one = recorder();
+    const two = recorder();
+    const stopOne = await b.listen('s10', one.listener);
+    const stopTwo = await b.listen('s10', two.listener);
+    expect(await redis.cli('PUBSUB', 'NUMSUB', '{ssekit:s10}:live')).toBe('{ssekit:s10}:live\n1');
+    expect(b.tryPublish('s10', { body: body('1') }, limits)).toBe(true);
+    await until(() => one.events.length === 1 && two.events.length === 1);
+    await stopOne();
+    await b.publish('s10', { body: body('2') }, limits);
+    await until(() => two.events.length === 2);
+    expect(one.data()).toEqual([body('1')]);
+    await stopTwo();
+    expect(await redis.cli('PUBSUB', 'NUMSUB', '{ssekit:s10}:live')).toBe('{ssekit:s10}:live\n0');
+  });
+
   it('accepts an existing client and leaves it open on close', async () => {
     const client = createClient({ url: redis.url });
     client.on('error', quiet);
