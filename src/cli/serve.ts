@@ -299,7 +299,10 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     route(req, res).catch((err: unknown) => {
-      log.error('request failed', { url: req.url, error: (err as Error).message });
+      log.error('request failed', {
+        url: req.url?.replace(/([?&]token=)[^&]*/, '$1***'),
+        error: (err as Error).message,
+      });
       if (!res.headersSent) text(req, res, 500, 'Internal error.');
       else res.destroy();
     });
