@@ -43,7 +43,7 @@ export interface ClientOptions {
   maxEventSize?: number;
   /** Event data is base64 of UTF-8 text (r3labs' EncodeBase64): decode it. */
   encodingBase64?: boolean;
-  /** Inspect each response before it is accepted; throw to refuse it (the subscription rejects). */
+  /** Sees every response first (before the status and Content-Type checks); throw to refuse it: the subscription rejects with VALIDATOR_REFUSED. */
   responseValidator?: (res: Response) => void | Promise<void>;
   /** A response was accepted; called before any of its events. */
   onConnect?: () => void;

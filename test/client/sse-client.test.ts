@@ -437,6 +437,32 @@ describe('SSEClient: retry policy', () => {
     expect(times[2]! - times[1]!).toBeGreaterThanOrEqual(990);
   });
 
+  test('Retry-After as an HTTP-date: a date already past means retry now', async () => {
+    const s = await scripted((n, res) => {
+      if (n === 0) {
+        res.writeHead(503, { 'retry-after': new Date(Date.now() - 60_000).toUTCString() });
+        res.end();
+      } else {
+        startStream(res);
+        res.end('data: back\n\n');
+      }
+    });
+    const got: string[] = [];
+    const ac = new AbortController();
+    const started = performance.now();
+    await new SSEClient(s.origin, {
+      reconnect: { initialDelayMs: 60_000, maxRetries: 1 },
+    }).subscribeRaw(
+      (e) => {
+        got.push(e.data);
+        ac.abort();
+      },
+      { signal: ac.signal },
+    );
+    expect(got).toEqual(['back']);
+    expect(performance.now() - started).toBeLessThan(10_000); // not the minute of backoff
+  });
+
   test('maxRetries counts consecutive failures only: a successful connect resets it', async () => {
     // 500, ok (then the end), 500, ok, …: never more than 2 failures in a row, so maxRetries 2
     // never gives up, though it fails far more than twice in all.
