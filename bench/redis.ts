@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient, type RedisClientType } from 'redis';
 import type { Broker, HistoryLimits } from '../src/broker/types.js';
 import { RedisBroker } from '../src/redis/index.js';
 import { MemoryBroker } from '../src/server/index.js';
@@ -53,6 +54,14 @@ async function main(): Promise<void> {
         `| ${name} | ${fmt(seq)} | ${fmt(conc)} | ${lat.where} | ${lat.p50.toFixed(3)} | ${lat.p99.toFixed(3)} | ${lat.max.toFixed(3)} | ${lat.count} |`,
       );
     }
+    // The floor this machine sets: bare node-redis PUBLISH → SUBSCRIBE between two processes.
+    const bare: RedisClientType = createClient({ url: redis.url });
+    await bare.connect();
+    const lat = await crossProcessLatency(bare, redis.url, 'listen-raw');
+    await bare.close();
+    rows.push(
+      `| bare node-redis PUBLISH (control) | – | – | ${lat.where} | ${lat.p50.toFixed(3)} | ${lat.p99.toFixed(3)} | ${lat.max.toFixed(3)} | ${lat.count} |`,
+    );
   } finally {
     clearTimeout(deadline);
     await redis.stop();
@@ -114,14 +123,17 @@ function summarize(where: string, samples: number[]): Latency {
 
 /** Publishes RATE events/s for LATENCY_SECONDS, each carrying its send time; resolves with the count. */
 async function paced(broker: Broker, stream: string): Promise<number> {
+  return pace((body) => broker.publish(stream, { body }, limits));
+}
+
+async function pace(publish: (body: string) => Promise<unknown>): Promise<number> {
   const total = RATE * LATENCY_SECONDS;
   const start = now();
   let sent = 0;
   const inFlight: Promise<unknown>[] = [];
   while (sent < total) {
     const due = Math.min(total, Math.floor(((now() - start) / 1000) * RATE) + 1);
-    for (; sent < due; sent++)
-      inFlight.push(broker.publish(stream, { body: `data: ${now()}\n\n` }, limits));
+    for (; sent < due; sent++) inFlight.push(publish(`data: ${now()}\n\n`));
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(inFlight);
@@ -138,15 +150,22 @@ async function inProcessLatency(broker: Broker): Promise<Latency> {
   return summarize('in process', samples);
 }
 
-async function crossProcessLatency(broker: Broker, url: string): Promise<Latency> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['listen', url], {
+async function crossProcessLatency(
+  broker: Broker | RedisClientType,
+  url: string,
+  mode: 'listen' | 'listen-raw' = 'listen',
+): Promise<Latency> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [mode, url], {
     execArgv: ['--import', 'tsx'],
   });
   const message = <T>(): Promise<T> =>
     new Promise((resolve) => child.once('message', (m) => resolve(m as T)));
   try {
     await message<'ready'>();
-    const total = await paced(broker, 'bench-lat');
+    const total =
+      'listen' in broker
+        ? await paced(broker, 'bench-lat')
+        : await pace((body) => broker.publish('bench-raw', body));
     child.send({ expect: total });
     return summarize('across processes', await message<number[]>());
   } finally {
@@ -154,21 +173,25 @@ async function crossProcessLatency(broker: Broker, url: string): Promise<Latency
   }
 }
 
-/** The child: listens with its own RedisBroker and reports receive-minus-send times. */
-async function listenChild(url: string): Promise<void> {
-  const broker = new RedisBroker({ url });
+/** The child: listens with its own RedisBroker (or a bare subscriber) and reports receive-minus-send times. */
+async function listenChild(url: string, raw: boolean): Promise<void> {
   const samples: number[] = [];
   let expected = Number.POSITIVE_INFINITY;
   const finish = () => {
     if (samples.length < expected) return;
     process.send?.(samples, () => process.exit(0));
   };
-  await broker.listen('bench-lat', {
-    onEvent: (e) => {
-      samples.push(now() - Number(e.body.slice(6, -2)));
-      finish();
-    },
-  });
+  const receive = (body: string) => {
+    samples.push(now() - Number(body.slice(6, -2)));
+    finish();
+  };
+  if (raw) {
+    const client = createClient({ url });
+    await client.connect();
+    await client.subscribe('bench-raw', receive);
+  } else {
+    await new RedisBroker({ url }).listen('bench-lat', { onEvent: (e) => receive(e.body) });
+  }
   process.on('message', (m: { expect: number }) => {
     expected = m.expect;
     finish();
@@ -219,5 +242,6 @@ async function startRedis(): Promise<{ url: string; version: string; stop(): Pro
 }
 
 // Last, so every const above is initialised.
-if (process.argv[2] === 'listen') await listenChild(process.argv[3] as string);
+if (process.argv[2]?.startsWith('listen'))
+  await listenChild(process.argv[3] as string, process.argv[2] === 'listen-raw');
 else await main();
