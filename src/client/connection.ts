@@ -40,7 +40,7 @@ export interface StreamSink {
   lastEventId(id: string): void;
 }
 
-/** An error from the user's own code (handler, base64 data): it ends the subscription as is. */
+/** An error from the user's code (handler, onConnect) or data (base64): ends the subscription as is. */
 class Passthrough {
   constructor(readonly error: unknown) {}
 }
@@ -85,7 +85,11 @@ export async function runStream(
       accepted = true;
       failures = 0;
       sink.connected(true);
-      setup.onConnect?.();
+      try {
+        setup.onConnect?.();
+      } catch (e) {
+        throw new Passthrough(e);
+      }
       await pump(res.body!, parser, sink, signal);
     } catch (e) {
       error =

@@ -276,6 +276,21 @@ describe('SSEClient: subscribing', () => {
     await until(() => s.sockets.size === 0, 'the socket to close');
   });
 
+  test('an onConnect that throws ends the subscription with its error, not a retry', async () => {
+    const s = await server((_req, res) => {
+      startStream(res);
+      res.write('data: x\n\n');
+    });
+    const boom = new Error('onConnect bug');
+    const client = new SSEClient(s.origin, {
+      onConnect: () => {
+        throw boom;
+      },
+    });
+    expect(await rejection(client.subscribeRaw(() => {}))).toBe(boom);
+    expect(s.requests.length).toBe(1);
+  });
+
   test('unsubscribe() ends every subscription of the client', async () => {
     const s = await server((_req, res) => {
       startStream(res);
