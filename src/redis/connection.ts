@@ -12,7 +12,10 @@ export interface RedisClient {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
   duplicate(overrides?: { disableOfflineQueue?: boolean }): RedisClient;
-  sendCommand<T>(args: ReadonlyArray<string>, options?: { timeout?: number }): Promise<T>;
+  sendCommand<T>(
+    args: ReadonlyArray<string>,
+    options?: { timeout?: number; typeMapping?: object },
+  ): Promise<T>;
   subscribe(channel: string, listener: MessageListener): Promise<void>;
   unsubscribe(channel: string, listener: MessageListener): Promise<void>;
   sSubscribe(channel: string, listener: MessageListener): Promise<void>;
@@ -31,7 +34,7 @@ export interface RedisCluster extends Omit<RedisClient, 'duplicate' | 'sendComma
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
-    options?: { timeout?: number },
+    options?: { timeout?: number; typeMapping?: object },
   ): Promise<T>;
 }
 
@@ -68,8 +71,9 @@ export class Connection {
   }
 
   command<T>(key: string, args: string[]): Promise<T> {
-    // timeout 0: no per-command timer in node-redis (see above), whatever the client's default.
-    const options = { timeout: 0 };
+    // timeout 0: no per-command timer in node-redis (see above), whatever the client's default;
+    // an empty type mapping: replies as plain strings and arrays, whatever the client maps.
+    const options = { timeout: 0, typeMapping: {} };
     const c = this.client;
     const reply = isCluster(c)
       ? c.sendCommand<T>(key, false, args, options)

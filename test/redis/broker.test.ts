@@ -1,4 +1,4 @@
-import { createClient } from 'redis';
+import { createClient, RESP_TYPES } from 'redis';
 import { RedisBroker } from 'ssekit/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerEvent, HistoryLimits } from '../../src/broker/types.js';
@@ -240,13 +240,21 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     expect(await redis.cli('PUBSUB', 'NUMSUB', '{ssekit:s10}:live')).toBe('{ssekit:s10}:live\n0');
   });
 
-  it('accepts an existing client and leaves it open on close', async () => {
-    const client = createClient({ url: redis.url });
+  it('accepts an existing client, whatever its RESP version and type mapping, and leaves it open', async () => {
+    const client = createClient({
+      url: redis.url,
+      RESP: 2,
+      commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
+    });
     client.on('error', quiet);
     await client.connect();
     const b = new RedisBroker({ client, onError: quiet });
+    const rec = recorder();
+    await b.listen('s9', rec.listener);
     const id = await b.publish('s9', { body: body('x') }, limits);
     expect((await b.history('s9', 'x', limits)).events.map((e) => e.id)).toEqual([id]);
+    await until(() => rec.events.length === 1);
+    expect(rec.events[0]).toMatchObject({ id, body: body('x') });
     await b.close();
     expect(client.isReady).toBe(true);
     await expect(b.publish('s9', { body: body('y') }, limits)).rejects.toMatchObject({
