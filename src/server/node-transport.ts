@@ -29,19 +29,7 @@ export function nodeHandler(server: SSEServer) {
           return;
         }
         if ('setNoDelay' in req.socket) req.socket.setNoDelay(true);
-        const flushable = res as Flushable;
-        const connection: Connection = {
-          write(chunk) {
-            (res as ServerResponse).write(chunk);
-            flushable.flush?.();
-          },
-          get queuedBytes() {
-            return res.writableLength;
-          },
-          end: () => res.end(),
-          destroy: () => (res as ServerResponse).destroy(),
-        };
-        const sub = server.open(decision, connection);
+        const sub = server.open(decision, new NodeConnection(res));
         res.once('close', () => server.closed(decision, sub, 'client-closed'));
       },
       (err: unknown) => {
@@ -51,6 +39,31 @@ export function nodeHandler(server: SSEServer) {
       },
     );
   };
+}
+
+/**
+ * A response as a `Connection`. A class rather than an object literal: V8 keeps a literal with a
+ * getter in dictionary mode, and with its closures that cost about 0.75 KB per subscriber.
+ */
+class NodeConnection implements Connection {
+  constructor(private readonly res: NodeResponse) {}
+
+  write(chunk: Uint8Array): void {
+    (this.res as ServerResponse).write(chunk);
+    (this.res as Flushable).flush?.();
+  }
+
+  get queuedBytes(): number {
+    return this.res.writableLength;
+  }
+
+  end(): void {
+    this.res.end();
+  }
+
+  destroy(): void {
+    (this.res as ServerResponse).destroy();
+  }
 }
 
 function view(req: NodeRequest): RequestView {
