@@ -36,6 +36,17 @@ export function streamNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The query of a request target. Not `new URL(target, base)`: a target such as `//` or
+ * `//host:99999/` reads as an authority there and throws, which would answer 500.
+ */
+export function queryOf(target: string): URLSearchParams {
+  const q = target.indexOf('?');
+  if (q < 0) return new URLSearchParams();
+  const hash = target.indexOf('#', q);
+  return new URLSearchParams(target.slice(q + 1, hash < 0 ? undefined : hash));
+}
+
 export function textReply(status: number, message: string, headers: Headers = {}): Reply {
   return {
     status,

@@ -10,6 +10,7 @@ import {
   EVENT_STREAM_HEADERS,
   type Headers,
   preflightReply,
+  queryOf,
   type Reply,
   type RequestView,
   streamNameProblem,
@@ -140,7 +141,7 @@ export class SSEServer {
         ...corsH,
       });
     }
-    const query = new URL(req.url, 'http://localhost').searchParams;
+    const query = queryOf(req.url);
     const param = this.options.streamParam ?? 'stream';
     const streamId = query.get(param);
     if (streamId === null || streamId === '') {

@@ -146,7 +146,8 @@ const method = fc.oneof(
 );
 const request = fc.record({
   method,
-  path: fc.constantFrom('/events', '/', '/events/x', '*', '//events'),
+  // '//' and '//:99999' made the server answer 500: URL parsing read them as an authority.
+  path: fc.constantFrom('/events', '/', '/events/x', '*', '//events', '//', '//:99999/', '///'),
   query: fc.array(queryPart, { minLength: 1, maxLength: 3 }),
   version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0'),
   lastEventId: fc.option(fc.oneof(headerValue, fc.constantFrom(...['0', '1', '2'])), {
@@ -179,7 +180,7 @@ describe('SSEServer against hostile requests on raw sockets', () => {
         expect(answer.status, answer.text.slice(0, 300)).toBeGreaterThanOrEqual(200);
         expect(answer.status, answer.text.slice(0, 300)).toBeLessThan(500);
         if (answer.status === 200 && r.method === 'GET') {
-          const stream = new URL(target, 'http://x').searchParams.get('stream');
+          const stream = new URLSearchParams(target.split('?')[1] ?? '').get('stream');
           checkNoInjection(bodyOf(answer.text), stream, lastEventId);
         }
       }),
