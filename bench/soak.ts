@@ -21,7 +21,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plotSvg } from './soak/plot.js';
 import { type Child, killAll, ROOT, spawnChild } from './soak/proc.js';
@@ -48,6 +48,7 @@ interface Stats {
   slowCuts: number;
 }
 interface Tick {
+  cpuMicros: number;
   deliveries: number;
   p99: number;
   max: number;
@@ -221,7 +222,9 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     rss: [] as number[],
     cpu: [] as number[],
   };
-  const tickSum = { deliveries: 0, p99: 0, max: 0, connected: 0, n: 0 };
+  const tickSum = { deliveries: 0, p99: 0, max: 0, connected: 0, cpu: 0 };
+  let clientsCpuTotal = 0;
+  const loadBefore = loadavg()[0]!;
   for (const c of clients) {
     c.proc.on('message', (m: Tick & { op: string }) => {
       if (m.op !== 'tick') return;
@@ -229,6 +232,7 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
       tickSum.p99 = Math.max(tickSum.p99, m.p99);
       tickSum.max = Math.max(tickSum.max, m.max);
       tickSum.connected += m.connected;
+      tickSum.cpu += m.cpuMicros / 1e4;
     });
   }
   await Promise.all(servers.map((s) => s.ask({ op: 'publish', on: true })));
@@ -269,6 +273,7 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
       (rss / 2 ** 20).toFixed(1),
       (heap / 2 ** 20).toFixed(1),
       cpu.toFixed(1),
+      tickSum.cpu.toFixed(1),
     ];
     rows.push(row.join(','));
     series.t.push(sec);
@@ -277,7 +282,8 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     series.rss.push(rss / 2 ** 20);
     series.cpu.push(cpu);
     if (sec % 10 === 0) console.log(`   ${row.join(' ')}`);
-    Object.assign(tickSum, { deliveries: 0, p99: 0, max: 0, connected: 0 });
+    clientsCpuTotal += tickSum.cpu;
+    Object.assign(tickSum, { deliveries: 0, p99: 0, max: 0, connected: 0, cpu: 0 });
   }
   await Promise.all(servers.map((s) => s.ask({ op: 'publish', on: false })));
   await sleep(500); // the last publishes settle
@@ -380,6 +386,8 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     },
     drainS: +drainS.toFixed(1),
     serverCpuPctAvg: +(cpuTotal / DURATION_S).toFixed(1),
+    clientsCpuPctAvg: +(clientsCpuTotal / DURATION_S).toFixed(1),
+    loadAverage1m: { before: +loadBefore.toFixed(1), after: +loadavg()[0]!.toFixed(1) },
     slowSubscribers: slowCount,
     slowCut: endStats.reduce((n, s) => n + s.slowCuts, 0),
     ...(slow

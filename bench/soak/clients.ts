@@ -195,9 +195,13 @@ function percentile(h: Uint32Array, p: number): number {
 }
 
 let lastDelivered = 0;
+let cpu = process.cpuUsage();
 setInterval(() => {
+  const used = process.cpuUsage(cpu);
+  cpu = process.cpuUsage();
   process.send?.({
     op: 'tick',
+    cpuMicros: used.user + used.system,
     deliveries: delivered - lastDelivered,
     p99: percentile(tickHist, 0.99),
     max: tickMax,
