@@ -126,6 +126,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'Subscribers per stream on this hub (429 beyond).',
   },
   {
+    flag: 'max-subscribers-per-client',
+    env: 'SSEKIT_MAX_SUBSCRIBERS_PER_CLIENT',
+    type: 'string',
+    value: 'N',
+    default: '1000',
+    help: 'Open subscriptions from one client address on this hub (429 beyond).',
+  },
+  {
+    flag: 'max-connections',
+    env: 'SSEKIT_MAX_CONNECTIONS',
+    type: 'string',
+    value: 'N',
+    default: '50000',
+    help: 'Open subscriptions on this hub in all (503 beyond).',
+  },
+  {
     flag: 'keep-alive',
     env: 'SSEKIT_KEEP_ALIVE_MS',
     type: 'string',
@@ -176,6 +192,8 @@ export interface ServeConfig {
   maxBody: number;
   maxStreamName: number;
   maxSubscribers: number;
+  maxSubscribersPerClient: number;
+  maxConnections: number;
   keepAliveMs: number;
   retryMs: number | undefined;
   logFormat: LogFormat;
@@ -251,6 +269,8 @@ export function parseServe(
     maxBody: int('max-body', 1),
     maxStreamName: int('max-stream-name', 1, 256),
     maxSubscribers: int('max-subscribers', 1),
+    maxSubscribersPerClient: int('max-subscribers-per-client', 1),
+    maxConnections: int('max-connections', 1),
     keepAliveMs: int('keep-alive', 0),
     retryMs: retry === undefined ? undefined : int('retry', 0),
     logFormat: oneOf('log-format', ['text', 'json'] as const),

@@ -15,6 +15,7 @@ import {
 } from '../server/index.js';
 import { Auth, type Decision } from './auth.js';
 import type { ServeConfig } from './config.js';
+import { SubscriberLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { HubMetrics } from './metrics.js';
 import { PAGE_HTML } from './page.js';
@@ -28,6 +29,7 @@ export interface Hub {
 }
 
 type Headers = Record<string, string>;
+type Target = ReturnType<typeof requestTarget>;
 
 /** Start `ssekit serve`: an HTTP hub around one SSEServer. */
 export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
@@ -74,6 +76,11 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     },
   });
   const clientBundle = findClientBundle();
+  const limits = new SubscriberLimits({
+    perStream: config.maxSubscribers,
+    perClient: config.maxSubscribersPerClient,
+    total: config.maxConnections,
+  });
   let closing: Promise<void> | undefined;
 
   const corsFor = (req: IncomingMessage): Headers => {
@@ -118,7 +125,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   };
 
   /** GET /events?stream=NAME: the hub's checks, then the library's own handler. */
-  async function events(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function events(req: IncomingMessage, res: ServerResponse, url: Target): Promise<void> {
     const stream = url.searchParams.get('stream');
     // Wrong methods, preflights and a missing name are the library's to answer.
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !stream) return sse.handler(req, res);
@@ -126,15 +133,6 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     if (problem) return text(req, res, 400, problem);
     const decision = await auth.check(req, 'subscribe', stream, url.searchParams);
     if (!decision.ok) return refuse(req, res, decision);
-    if (metrics.subscriberCount(stream) >= config.maxSubscribers) {
-      return text(
-        req,
-        res,
-        429,
-        `Stream "${stream}" has its maximum of ${config.maxSubscribers} subscribers on this hub; retry later.`,
-        { 'Retry-After': '5' },
-      );
-    }
     if (!sse.streamExists(stream) && !closing) {
       // With Redis, a stream another hub (or this one before a restart) published to exists.
       const known = config.autoStream || (redis !== undefined && (await heldElsewhere(stream)));
@@ -148,6 +146,12 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
       }
       if (!sse.streamExists(stream)) sse.createStream(stream);
     }
+    // Checked and counted with no await in between, so a burst of connects cannot overshoot.
+    const admitted = limits.admit(stream, req.socket.remoteAddress ?? 'unknown');
+    if ('status' in admitted) {
+      return text(req, res, admitted.status, admitted.reason, { 'Retry-After': '5' });
+    }
+    res.once('close', admitted.release);
     sse.handler(req, res);
   }
 
@@ -161,7 +165,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   }
 
   /** POST /publish?stream=NAME */
-  async function publish(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function publish(req: IncomingMessage, res: ServerResponse, url: Target): Promise<void> {
     if (req.method === 'OPTIONS') {
       const headers = corsFor(req);
       if (!headers['Access-Control-Allow-Origin'])
@@ -251,7 +255,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://hub');
+    const url = requestTarget(req.url ?? '/');
     const get = req.method === 'GET' || req.method === 'HEAD';
     switch (url.pathname) {
       case '/events':
@@ -307,6 +311,9 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
       else res.destroy();
     });
   });
+  // A client that sends its headers or body a byte at a time is cut instead of held for minutes.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -331,6 +338,18 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * The path and query of a request target. Not `new URL(target, base)`: a target such as `//x`
+ * would be read as a host name (and `//h:99999` would throw).
+ */
+function requestTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
+  const q = target.indexOf('?');
+  return {
+    pathname: q === -1 ? target : target.slice(0, q),
+    searchParams: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
   };
 }
 
