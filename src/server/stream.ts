@@ -33,17 +33,13 @@ export class Stream {
   private newestSeq = -1;
   private newestId = '';
   private unlisten: Promise<() => Promise<void>>;
+  private listenFailed = false;
 
   /** @internal Streams are made by `SSEServer.createStream`. */
   constructor(id: string, settings: StreamSettings) {
     this.id = id;
     this.settings = settings;
-    this.unlisten = settings.broker.listen(id, {
-      onEvent: (event) => this.receive(event),
-      onGap: (reason) => this.gap(reason),
-    });
-    // A failure here shows again to whoever awaits `ready`.
-    this.unlisten.catch(() => {});
+    this.unlisten = this.listen();
   }
 
   /** Subscribers connected to this process. */
@@ -51,9 +47,26 @@ export class Stream {
     return this.subscribers.size;
   }
 
-  /** Resolves once the broker delivers this stream's events here. */
+  /**
+   * Resolves once the broker delivers this stream's events here. If listening failed (the
+   * broker was unreachable), this tries again, so a stream recovers with its broker.
+   */
   get ready(): Promise<void> {
+    if (this.listenFailed) this.unlisten = this.listen();
     return this.unlisten.then(() => undefined);
+  }
+
+  private listen(): Promise<() => Promise<void>> {
+    this.listenFailed = false;
+    const unlisten = this.settings.broker.listen(this.id, {
+      onEvent: (event) => this.receive(event),
+      onGap: (reason) => this.gap(reason),
+    });
+    // The failure shows to whoever awaits `ready`, which then tries again.
+    unlisten.catch(() => {
+      this.listenFailed = true;
+    });
+    return unlisten;
   }
 
   /** @internal Encode and hand to the broker; resolves with the event's id. */

@@ -378,6 +378,29 @@ describe('replay', () => {
   });
 });
 
+describe('a broker that cannot listen', () => {
+  it('answers 503 while listening fails, then serves the stream once the broker is back', async () => {
+    class Flaky extends MemoryBroker {
+      down = true;
+      override listen(...args: Parameters<MemoryBroker['listen']>) {
+        if (this.down) return Promise.reject(new Error('broker unreachable'));
+        return super.listen(...args);
+      }
+    }
+    const broker = new Flaky();
+    const { sse, url } = await start({ broker });
+    sse.createStream('s');
+    const refused = await fetch(`${url}?stream=s`);
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toMatch(/broker is unavailable \(broker unreachable\)/);
+    broker.down = false;
+    const sub = await subscribe(`${url}?stream=s`);
+    expect(sub.response.status).toBe(200);
+    await sse.publish('s', 'back');
+    expect(data(await sub.waitFor(1))).toEqual(['back']);
+  });
+});
+
 describe('close', () => {
   it('ends every subscriber, stops timers and refuses later publishes', async () => {
     const reasons: string[] = [];
