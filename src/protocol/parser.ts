@@ -7,11 +7,12 @@ const COLON = 58;
 const SPACE = 32;
 const utf8 = new TextEncoder();
 /**
- * Decodes runs of complete lines, never with `{ stream: true }`. That is exact: a line end is an
- * ASCII byte, which ends any multi-byte sequence (an unfinished one becomes U+FFFD there, alone
- * or mid-stream alike), so whole lines decode as they would inside the stream. And it is fast:
- * Node's TextDecoder has a native one-shot UTF-8 path, which one streaming call turns off for
- * good; the streaming path is 3–4× slower on 4 KB chunks.
+ * Decodes whole characters only, never with `{ stream: true }`. That is exact: a UTF-8 decoder is
+ * back in its first state at any byte that is not a continuation byte (an unfinished sequence
+ * before it becomes U+FFFD there, alone or mid-stream alike), so bytes cut just before such a
+ * byte decode as they would inside the stream. And it is fast: Node's TextDecoder has a native
+ * one-shot UTF-8 path, which one streaming call turns off for good; the streaming path is 3–4×
+ * slower on 4 KB chunks.
  */
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 /** Used only to find line ends in bytes (see lastLineEnd); it never decodes text. */
@@ -27,11 +28,11 @@ const KEEP_HELD = 64 * 1024;
 /**
  * An incremental event-stream parser, after the WHATWG HTML "event stream interpretation".
  *
- * Bytes are parsed a run of whole lines at a time: the bytes up to a chunk's last line end are
- * decoded in one call and their lines read from that string with native `indexOf` scans; the
- * bytes of an unfinished line are held as bytes and decoded once, when the line ends (so a 1 MB
- * line in 4 KB chunks is copied, not decoded and joined 256 times). With `maxEventSize`, line ends
- * are counted on the bytes first, so the limit is exact in UTF-8 bytes and memory stays bounded.
+ * A chunk of bytes is decoded in one call up to its last whole character, and its lines are read
+ * from that string with native `indexOf` scans; an unfinished line is kept as text pieces, joined
+ * once when it ends. Short chunks (a few bytes at a time) are held as bytes until a line ends, so
+ * they cost one decode per line. With `maxEventSize`, line ends are counted on the bytes first, so
+ * the limit is exact in UTF-8 bytes and memory stays bounded.
  */
 export class EventParser {
   private readonly handlers: ParserHandlers;
