@@ -148,7 +148,7 @@ export class EventParser {
   private parseBytes(b: Uint8Array): void {
     const n = b.length;
     if (n <= SHORT_CHUNK) {
-      const last = lastLineEnd(b, 0);
+      const last = new LineEnds(b).lastBefore(0);
       if (last < 0) {
         this.hold(b, 0, n);
         return;
@@ -207,8 +207,8 @@ export class EventParser {
     if (from === 0 && this.blockBytes + (n - i) <= limit) {
       // This chunk cannot take the event past the limit: only the sizes at its end matter, and
       // the last line end, found once, serves both the count and the parse.
-      const last = lastLineEnd(b, i);
-      this.countFromEnd(b, i, last);
+      const ends = new LineEnds(b);
+      this.countFromEnd(b, i, ends.lastBefore(i), ends);
       this.parseBytes(b);
       return;
     }
@@ -262,7 +262,7 @@ export class EventParser {
    * found by walking back from there to the last blank line: for small events that is a few
    * dozen bytes, whatever the chunk size.
    */
-  private countFromEnd(b: Uint8Array, i0: number, j: number): void {
+  private countFromEnd(b: Uint8Array, i0: number, j: number, ends: LineEnds): void {
     const n = b.length;
     if (j < i0) {
       // No line end: the current line goes on.
@@ -277,8 +277,9 @@ export class EventParser {
     for (;;) {
       // A CR followed by LF is one line end.
       const first = b[end] === LF && end - 1 >= i0 && b[end - 1] === CR ? end - 1 : end;
-      let k = first - 1;
-      while (k >= i0 && b[k] !== LF && b[k] !== CR) k--;
+      // The line end before it; a long line (a large event) is searched natively, not byte by byte.
+      let k = ends.lastBefore(i0, first);
+      if (k < 0) k = i0 - 1;
       const len = first - 1 - k; // content of the line this line end closes
       if (k < i0) {
         // That line began before this chunk.
@@ -496,23 +497,53 @@ export class EventParser {
 }
 
 /**
- * The index of the last LF or CR in b[from, n), or -1. A plain loop over the last bytes first: a
- * chunk of small events has one within a few dozen bytes of its end. Past those, one native pass:
- * latin1 decoding maps each byte to one character (so positions carry over) and is a fast native
- * call, and a string's indexOf is a native memchr; together 3–4× faster than a loop over a chunk
- * with no line end at all, as in the middle of a large event.
+ * Finds line ends backwards in one chunk. A plain loop over the last bytes first: a chunk of small
+ * events has one within a few dozen bytes. Past those (a long line, as in a large event), every
+ * line end of the chunk is listed once: latin1 decoding maps each byte to one character, so
+ * positions carry over, and a string's forward `indexOf` is a native memchr — unlike
+ * `lastIndexOf` and `Uint8Array` searches, which go a byte at a time.
  */
-function lastLineEnd(b: Uint8Array, from: number): number {
-  const n = b.length;
-  const stop = n - from > TAIL_SCAN ? n - TAIL_SCAN : from;
-  for (let i = n - 1; i >= stop; i--) {
-    const c = b[i];
-    if (c === LF || c === CR) return i;
+class LineEnds {
+  private ends: number[] | undefined; // every LF and CR of the chunk, in order
+  constructor(private readonly b: Uint8Array) {}
+
+  /** The index of the last LF or CR in b[from, to), or -1. */
+  lastBefore(from: number, to = this.b.length): number {
+    const b = this.b;
+    const stop = to - from > TAIL_SCAN ? to - TAIL_SCAN : from;
+    for (let i = to - 1; i >= stop; i--) {
+      const c = b[i];
+      if (c === LF || c === CR) return i;
+    }
+    if (stop === from) return -1;
+    const ends = (this.ends ??= listLineEnds(latin1.decode(b)));
+    // The last listed end before `stop`, by binary search.
+    let lo = 0;
+    let hi = ends.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ends[mid]! < stop) lo = mid + 1;
+      else hi = mid;
+    }
+    const k = lo > 0 ? ends[lo - 1]! : -1;
+    return k < from ? -1 : k;
   }
-  if (stop === from) return -1;
-  const s = latin1.decode(b.subarray(from, stop));
-  if (s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return -1;
-  return from + Math.max(s.lastIndexOf('\n'), s.lastIndexOf('\r'));
+}
+
+function listLineEnds(text: string): number[] {
+  const ends: number[] = [];
+  let lf = text.indexOf('\n');
+  let cr = text.indexOf('\r');
+  while (lf !== -1 || cr !== -1) {
+    if (cr === -1 || (lf !== -1 && lf < cr)) {
+      ends.push(lf);
+      lf = text.indexOf('\n', lf + 1);
+    } else {
+      ends.push(cr);
+      cr = text.indexOf('\r', cr + 1);
+    }
+  }
+  return ends;
 }
 
 /** Whether b is a UTF-8 continuation byte (10xxxxxx). */
