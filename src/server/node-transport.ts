@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Connection } from './connection.js';
 import type { RequestView } from './route.js';
@@ -46,11 +46,23 @@ export function nodeHandler(server: SSEServer) {
  * getter in dictionary mode, and with its closures that cost about 0.75 KB per subscriber.
  */
 class NodeConnection implements Connection {
+  /** Whether to write HTTP/1.1 chunks straight to the socket; decided once the headers are out. */
+  private direct: boolean | undefined;
+
   constructor(private readonly res: NodeResponse) {}
 
   write(chunk: Uint8Array): void {
-    (this.res as ServerResponse).write(chunk);
-    (this.res as Flushable).flush?.();
+    const res = this.res as ServerResponse;
+    // `headersSent` is true from writeHead on; the head itself goes out with the first write.
+    if (this.direct === undefined && (res as { _headerSent?: boolean })._headerSent) {
+      this.direct = canWriteDirect(res);
+    }
+    if (this.direct) {
+      res.socket!.write(chunkFrame(chunk));
+      return;
+    }
+    res.write(chunk);
+    (res as Flushable).flush?.();
   }
 
   get queuedBytes(): number {
@@ -64,6 +76,43 @@ class NodeConnection implements Connection {
   destroy(): void {
     (this.res as ServerResponse).destroy();
   }
+}
+
+const plainWrite = ServerResponse.prototype.write;
+const CRLF = Buffer.from('\r\n');
+const frames = new WeakMap<Uint8Array, Buffer>();
+
+/**
+ * A chunk of HTTP/1.1 chunked encoding around bytes that every subscriber shares, made once per
+ * buffer: each subscriber then costs one socket write, not node's three-part chunk per response.
+ */
+function chunkFrame(data: Uint8Array): Buffer {
+  let frame = frames.get(data);
+  if (!frame) {
+    frame = Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]);
+    frames.set(data, frame);
+  }
+  return frame;
+}
+
+/**
+ * Whether writing framed chunks to the socket is the same as `res.write`: a plain HTTP/1.1
+ * chunked response, owning its socket, with nothing of its own still queued, and no middleware
+ * (compression, logging) wrapping `write`. Anything else goes through `res.write`.
+ */
+function canWriteDirect(res: ServerResponse): boolean {
+  const r = res as ServerResponse & { outputData?: unknown; _httpMessage?: unknown };
+  const socket = r.socket as (ServerResponse['socket'] & { _httpMessage?: unknown }) | null;
+  return (
+    r instanceof ServerResponse &&
+    r.write === plainWrite &&
+    !('flush' in r) &&
+    (r as { chunkedEncoding?: boolean }).chunkedEncoding === true &&
+    socket !== null &&
+    socket._httpMessage === r &&
+    Array.isArray(r.outputData) &&
+    r.outputData.length === 0
+  );
 }
 
 function view(req: NodeRequest): RequestView {
