@@ -12,25 +12,14 @@ async function serve(argv: string[]): Promise<number | undefined> {
     return 0;
   }
   const log = createLogger(config.logFormat, config.logLevel);
-  // Loaded on demand: the client commands start without the server, Redis and metrics code.
-  const { redactUrl, startHub } = await import('./serve.js');
-  const hub = await startHub(config, log);
-  const auth =
-    config.jwtSecret || config.jwtPublicKey ? 'jwt' : config.publishToken ? 'token' : 'none';
-  log.always(`hub listening on ${hub.url} — open ${hub.url}/ to watch a stream`, {
-    url: hub.url,
-    broker: config.redisUrl ? `redis ${redactUrl(config.redisUrl)}` : 'memory',
-    auth,
-  });
-  const bearer = config.publishToken ? " -H 'Authorization: Bearer <token>'" : '';
-  log.info(`publish: curl${bearer} -d 'hello' '${hub.url}/publish?stream=demo'`);
-  log.info(`subscribe: curl -N '${hub.url}/events?stream=demo'`);
-
+  // Signals are handled from the start: a SIGTERM while the hub waits for Redis still exits 0.
+  let hub: Awaited<ReturnType<typeof import('./serve.js').startHub>> | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down: ending every stream', { signal });
+    if (!hub) process.exit(0); // nothing started yet
     const force = setTimeout(() => {
       log.warn('shutdown took too long; exiting anyway');
       process.exit(0);
@@ -49,6 +38,20 @@ async function serve(argv: string[]): Promise<number | undefined> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  // Loaded on demand: the client commands start without the server, Redis and metrics code.
+  const { redactUrl, startHub } = await import('./serve.js');
+  hub = await startHub(config, log);
+  const auth =
+    config.jwtSecret || config.jwtPublicKey ? 'jwt' : config.publishToken ? 'token' : 'none';
+  log.always(`hub listening on ${hub.url} — open ${hub.url}/ to watch a stream`, {
+    url: hub.url,
+    broker: config.redisUrl ? `redis ${redactUrl(config.redisUrl)}` : 'memory',
+    auth,
+  });
+  const bearer = config.publishToken ? " -H 'Authorization: Bearer <token>'" : '';
+  log.info(`publish: curl${bearer} -d 'hello' '${hub.url}/publish?stream=demo'`);
+  log.info(`subscribe: curl -N '${hub.url}/events?stream=demo'`);
   return undefined; // keeps running
 }
 

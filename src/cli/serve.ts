@@ -135,7 +135,21 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     if (!decision.ok) return refuse(req, res, decision);
     if (!sse.streamExists(stream) && !closing) {
       // With Redis, a stream another hub (or this one before a restart) published to exists.
-      const known = config.autoStream || (redis !== undefined && (await heldElsewhere(stream)));
+      let known = config.autoStream;
+      if (!known && redis !== undefined) {
+        try {
+          known = await heldElsewhere(stream);
+        } catch (err) {
+          // A 404 is final for clients; while Redis cannot say, ask them to come back.
+          return text(
+            req,
+            res,
+            503,
+            `Cannot tell whether stream "${stream}" exists: Redis is unreachable (${(err as Error).message}); retry shortly.`,
+            { 'Retry-After': '1' },
+          );
+        }
+      }
       if (!known) {
         return text(
           req,
@@ -155,13 +169,10 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     sse.handler(req, res);
   }
 
+  /** Whether another hub (or this one before a restart) has history for the stream. */
   async function heldElsewhere(stream: string): Promise<boolean> {
-    try {
-      const held = await broker.history(stream, '', historyLimits);
-      return held.events.length > 0;
-    } catch {
-      return false;
-    }
+    const held = await broker.history(stream, '', historyLimits);
+    return held.events.length > 0;
   }
 
   /** POST /publish?stream=NAME */

@@ -35,8 +35,23 @@ export async function subscribeCommand(argv: string[], env = process.env): Promi
   // The client reports a refusal by status; keep the server's reason to show it.
   let refusal = '';
   const fetchKeepingReason: typeof fetch = async (input, init) => {
-    const res = await fetch(input, init);
-    if (!res.ok) refusal = (await res.clone().text()).trim().slice(0, 500);
+    let res: Response;
+    try {
+      res = await fetch(input, init);
+    } catch (err) {
+      // Otherwise a server that is down would look like a silent hang.
+      if (!init?.signal?.aborted) {
+        const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+        process.stderr.write(`ssekit subscribe: cannot connect (${why}); retrying\n`);
+      }
+      throw err;
+    }
+    if (!res.ok) {
+      refusal = (await res.clone().text()).trim().slice(0, 500);
+      if (res.status >= 500 || res.status === 408 || res.status === 429) {
+        process.stderr.write(`ssekit subscribe: HTTP ${res.status} ${refusal}; retrying\n`);
+      }
+    }
     return res;
   };
   const controller = new AbortController();
@@ -51,11 +66,13 @@ export async function subscribeCommand(argv: string[], env = process.env): Promi
       ? {}
       : { lastEventId: values['last-event-id'] as string }),
     onDisconnect: (error) => {
+      if (controller.signal.aborted) return; // our own stop (--count, Ctrl-C), not a drop
       const why = error instanceof Error ? error.message : 'the server ended the stream';
       process.stderr.write(`ssekit subscribe: disconnected (${why}); reconnecting\n`);
     },
   });
   const print = (e: SSEEvent) => {
+    if (seen >= count) return;
     process.stdout.write(
       json ? `${JSON.stringify({ id: e.id, event: e.event, data: e.data })}\n` : human(e),
     );

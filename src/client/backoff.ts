@@ -41,6 +41,9 @@ export function backoffDelay(
   return Math.max(0, Math.round(delay * (1 + s.jitter * (2 * random() - 1))));
 }
 
+/** The longest delay a timer takes; a longer one fires at once (it overflows to 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Wait `ms`, or less if `signal` aborts; the timer never outlives the wait. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -50,7 +53,7 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
     signal.addEventListener('abort', done);
   });
 }

@@ -60,6 +60,8 @@ export async function runStream(
   const parser = new EventParser(
     {
       onEvent(e) {
+        // Events already parsed from the current chunk are not handed out after an abort.
+        if (signal.aborted) return;
         try {
           if (decoder) e.data = decodeBase64(e.data, decoder);
           sink.event(e);
@@ -116,7 +118,10 @@ export async function runStream(
       throw new MaxRetriesError(failures + 1, error ?? new Error('the server ended the stream'));
     }
     const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
-    await sleep(retryAfter ?? backoffDelay(backoff, failures, serverRetry), signal);
+    const delay =
+      retryAfter === undefined ? backoffDelay(backoff, failures, serverRetry) : retryAfter;
+    // A server may ask for a long wait, but never longer than the client's own ceiling.
+    await sleep(Math.min(delay, backoff.maxDelayMs), signal);
     failures++;
   }
 }

@@ -1,4 +1,5 @@
 import { EventParser } from '../protocol/parser.js';
+import { MAX_TIMER_MS } from './backoff.js';
 import { requestHeaders } from './request-headers.js';
 import { isEventStream } from './retry-policy.js';
 import type { HeadersOption } from './types.js';
@@ -181,10 +182,13 @@ export class EventSource extends EventTarget {
     this.state = CONNECTING;
     this.dispatchEvent(new Event('error'));
     if (this.state !== CONNECTING) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.state === CONNECTING) this.connect();
-    }, this.reconnectionTime);
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.state === CONNECTING) this.connect();
+      },
+      Math.min(this.reconnectionTime, MAX_TIMER_MS),
+    );
   }
 
   private getHandler(type: string): Handler {
