@@ -25,7 +25,7 @@ export class BrokerUnavailableError extends RedisBrokerError {
     const published = options?.published ?? false;
     super(
       'BROKER_UNAVAILABLE',
-      `Redis is unreachable (${detail}), so ${stream === '' ? 'no stream' : `stream "${stream}"`} could not be served. ` +
+      `Redis is unreachable (${detail}), so ${stream === '' ? 'the request' : `stream "${stream}"`} could not be served. ` +
         (published === false
           ? 'Nothing was written: retry once Redis is back'
           : 'A publish may or may not have been written: check before retrying') +
