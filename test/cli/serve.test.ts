@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HubProcess, listen, publish, startHub, stopAll } from './support.js';
+import {
+  freePort,
+  type HubProcess,
+  listen,
+  publish,
+  startCommand,
+  startHub,
+  stopAll,
+  until,
+} from './support.js';
 
 afterAll(stopAll);
 
@@ -266,6 +275,28 @@ describe('ssekit serve: metrics', () => {
 });
 
 describe('ssekit serve: shutdown', () => {
+  it('SIGTERM while the hub still waits for Redis at startup exits 0', async () => {
+    const port = await freePort(); // nothing listens there
+    const child = startCommand([
+      'serve',
+      '--port',
+      '0',
+      '--redis',
+      `redis://127.0.0.1:${port}`,
+      '--log-level',
+      'info',
+    ]);
+    // The hub waits up to 3 s for Redis before it listens; stop it in the middle of that.
+    await until(
+      () => /ssekit/.test(child.stderr()) || child.proc.exitCode !== null,
+      10_000,
+      'startup',
+    );
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    expect(child.stderr()).not.toMatch(/hub listening/);
+  });
+
   it.each(['SIGTERM', 'SIGINT'] as const)(
     '%s ends every stream cleanly and exits 0',
     async (signal) => {
