@@ -13,6 +13,7 @@ import {
   ServerClosedError,
   SSEServer,
 } from '../server/index.js';
+import { corsHeaders, queryOf } from '../server/route.js';
 import { Auth, type Decision } from './auth.js';
 import type { ServeConfig } from './config.js';
 import { SubscriberLimits } from './limits.js';
@@ -83,12 +84,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   });
   let closing: Promise<void> | undefined;
 
-  const corsFor = (req: IncomingMessage): Headers => {
-    const origin = req.headers.origin;
-    if (!cors || origin === undefined) return {};
-    if (cors.origin !== true && !cors.origin.includes(origin)) return {};
-    return { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
-  };
+  const corsFor = (req: IncomingMessage): Headers => corsHeaders(cors, req.headers.origin);
 
   const text = (
     req: IncomingMessage,
@@ -352,16 +348,10 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   };
 }
 
-/**
- * The path and query of a request target. Not `new URL(target, base)`: a target such as `//x`
- * would be read as a host name (and `//h:99999` would throw).
- */
+/** The path and query of a request target (`queryOf` explains why not `new URL`). */
 function requestTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
   const q = target.indexOf('?');
-  return {
-    pathname: q === -1 ? target : target.slice(0, q),
-    searchParams: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
-  };
+  return { pathname: q === -1 ? target : target.slice(0, q), searchParams: queryOf(target) };
 }
 
 function tooLarge(max: number): string {
