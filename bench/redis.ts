@@ -8,16 +8,14 @@
  *
  * Bounded: fixed event counts, a 5 s latency run per broker, a deadline on everything.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, fork } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
 import type { Broker, HistoryLimits } from '../src/broker/types.js';
 import { RedisBroker } from '../src/redis/index.js';
 import { MemoryBroker } from '../src/server/index.js';
+import { RedisServer } from '../test/redis/redis-server.js';
 
 const limits: HistoryLimits = { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFINITY };
 const BODY = `data: ${'x'.repeat(100)}\n\n`;
@@ -199,45 +197,14 @@ async function listenChild(url: string, raw: boolean): Promise<void> {
   process.send?.('ready');
 }
 
+/** A private redis-server on a free loopback port (the tests' helper), with its version. */
 async function startRedis(): Promise<{ url: string; version: string; stop(): Promise<void> }> {
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'ssekit-bench-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ];
-  const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    proc.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  proc.stdout?.resume();
+  const server = await RedisServer.start();
+  const info = await server.cli('INFO', 'server');
   return {
-    url: `redis://127.0.0.1:${port}`,
-    version: /version=([\d.]+)/.exec(out)?.[1] ?? /v=([\d.]+)/.exec(out)?.[1] ?? '?',
-    stop: async () => {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    url: server.url,
+    version: /redis_version:([\d.]+)/.exec(info)?.[1] ?? '?',
+    stop: () => server.dispose(),
   };
 }
 

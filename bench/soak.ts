@@ -18,11 +18,10 @@
  * maxQueuedBytes, and the others' latency is compared.
  * Writes bench/out/soak-<variant>.csv, .svg and .json, and prints a summary.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { RedisServer } from '../test/redis/redis-server.js';
 import { plotSvg } from './soak/plot.js';
 import { type Child, killAll, ROOT, spawnChild } from './soak/proc.js';
 
@@ -70,10 +69,10 @@ interface Finish {
   checked: number;
 }
 
-let redisProc: ChildProcess | undefined;
+let redisServer: RedisServer | undefined;
 const cleanup = () => {
   killAll();
-  redisProc?.kill('SIGKILL');
+  void redisServer?.stop();
 };
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -91,50 +90,6 @@ setTimeout(() => {
 }, HARD_LIMIT_MS).unref();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function startRedis(): Promise<{ url: string; dir: string }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'ssekit-soak-redis-'));
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  redisProc = proc;
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        proc.stdout?.resume();
-        resolve();
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  return { url: `redis://127.0.0.1:${port}`, dir };
-}
 
 function percentile(hist: Map<number, number>, p: number): number {
   const keys = [...hist.keys()].sort((a, b) => a - b);
@@ -164,8 +119,8 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     `\n== soak ${variant}: ${SUBSCRIBERS} subscribers on ${STREAMS} streams, ${RATE} events/s ` +
       `of ${payload} B for ${DURATION_S} s, ${CLIENTS} subscriber processes`,
   );
-  let redis: { url: string; dir: string } | undefined;
-  if (variant === 'redis') redis = await startRedis();
+  let redis: RedisServer | undefined;
+  if (variant === 'redis') redis = redisServer = await RedisServer.start();
   const serverCount = variant === 'redis' ? 2 : 1;
   const servers: Child[] = [];
   const ports: number[] = [];
@@ -317,9 +272,8 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
   await sleep(500);
   killAll();
   if (redis) {
-    redisProc?.kill('SIGKILL');
-    redisProc = undefined;
-    rmSync(redis.dir, { recursive: true, force: true });
+    await redis.dispose();
+    redisServer = undefined;
   }
 
   const hist = new Map<number, number>();
