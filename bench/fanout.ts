@@ -6,6 +6,7 @@
  *   npm run bench:fanout -- --n 1000 --per-tick 16 --seconds 3 --servers ssekit,raw
  *   npm run bench:fanout -- --offered-single 5000 --offered-burst 80000   # latency, not capacity
  *   npm run bench:fanout -- --profile ssekit     # writes a .cpuprofile per ssekit server to bench/.profiles
+ *   npm run bench:fanout -- --repeat 5           # each case 5 times, servers interleaved; medians
  *
  * Offered rate: a fixed number of deliveries per second (events/s × N), by default above what one
  * core can serve, so deliveries/s is each server's capacity; late ticks are caught up one at a
@@ -30,6 +31,9 @@ const { values: opts } = parseArgs({
     'offered-burst': { type: 'string', default: '1000000' },
     'max-ticks': { type: 'string', default: '1000' },
     profile: { type: 'string' },
+    // Rounds per case: tail latency moves more between runs than between servers, so a ratio
+    // needs the median of several interleaved runs.
+    repeat: { type: 'string', default: '1' },
   },
 });
 
@@ -38,6 +42,7 @@ const PER_TICK = opts['per-tick'].split(',').map(Number);
 const SERVERS = opts.servers.split(',');
 const SECONDS = Number(opts.seconds);
 const WARMUP = Number(opts.warmup);
+const REPEAT = Number(opts.repeat);
 
 interface Row {
   server: string;
@@ -135,6 +140,28 @@ async function runCase(kind: string, n: number, perTick: number): Promise<Row> {
   }
 }
 
+/** Each figure of a case's runs, its median (taken figure by figure). */
+function medianRow(runs: Row[]): Row {
+  const median = (pick: (r: Row) => number) => {
+    const xs = runs.map(pick).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)]!;
+  };
+  return {
+    ...runs[0]!,
+    publishedTicksPerSecond: median((r) => r.publishedTicksPerSecond),
+    deliveriesPerSecond: median((r) => r.deliveriesPerSecond),
+    p50Ms: median((r) => r.p50Ms),
+    p99Ms: median((r) => r.p99Ms),
+    cpuUsPerDelivery: median((r) => r.cpuUsPerDelivery),
+    userUsPerDelivery: median((r) => r.userUsPerDelivery),
+    serverCpuPercent: median((r) => r.serverCpuPercent),
+    clientCpuPercent: median((r) => r.clientCpuPercent),
+    rssMB: median((r) => r.rssMB),
+    dropped: Math.max(...runs.map((r) => r.dropped)),
+    load: median((r) => r.load),
+  };
+}
+
 function ratio(a: number, b: number): string {
   return Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—';
 }
@@ -147,18 +174,24 @@ async function main() {
   const rows: Row[] = [];
   for (const n of SIZES) {
     for (const perTick of PER_TICK) {
-      for (const kind of SERVERS) {
-        if (kind === 'raw-joined' && perTick === 1) continue; // the same as raw
-        const row = await runCase(kind, n, perTick);
-        rows.push(row);
-        console.error(
-          `${kind} n=${n} perTick=${perTick}: ${fmt(row.deliveriesPerSecond)}/s ` +
-            `p50 ${fmt(row.p50Ms, 2)} ms p99 ${fmt(row.p99Ms, 2)} ms ` +
-            `${fmt(row.cpuUsPerDelivery, 2)} µs/delivery`,
-        );
+      const runs = new Map<string, Row[]>();
+      // Round-robin over the servers, so a burst of load elsewhere hits each of them alike.
+      for (let round = 0; round < REPEAT; round++) {
+        for (const kind of SERVERS) {
+          if (kind === 'raw-joined' && perTick === 1) continue; // the same as raw
+          const row = await runCase(kind, n, perTick);
+          runs.set(kind, [...(runs.get(kind) ?? []), row]);
+          console.error(
+            `${kind} n=${n} perTick=${perTick}: ${fmt(row.deliveriesPerSecond)}/s ` +
+              `p50 ${fmt(row.p50Ms, 2)} ms p99 ${fmt(row.p99Ms, 2)} ms ` +
+              `${fmt(row.cpuUsPerDelivery, 2)} µs/delivery`,
+          );
+        }
       }
+      for (const kindRuns of runs.values()) rows.push(medianRow(kindRuns));
     }
   }
+  if (REPEAT > 1) console.log(`Each figure is the median of ${REPEAT} interleaved runs.\n`);
   console.log(
     table(
       [
@@ -210,11 +243,14 @@ async function main() {
       // On a shared machine a server gets what CPU it can: deliveries per CPU-second is the
       // capacity it would have on a core of its own.
       const perCpu = (r: Row | undefined) => (r ? 1 / r.cpuUsPerDelivery : Number.NaN);
+      // The kernel's share (the write system call, and on loopback the receiving side's TCP
+      // work too) is alike for every server; user time is what a server's own code costs.
+      const perUser = (r: Row | undefined) => (r ? 1 / r.userUsPerDelivery : Number.NaN);
       targets.push([
         fmt(n),
         perTick,
         `${ratio(ours.deliveriesPerSecond, raw?.deliveriesPerSecond ?? Number.NaN)} · ${ratio(perCpu(ours), perCpu(raw))}`,
-        `${ratio(ours.deliveriesPerSecond, better?.deliveriesPerSecond ?? Number.NaN)} · ${ratio(perCpu(ours), perCpu(better))}`,
+        `${ratio(ours.deliveriesPerSecond, better?.deliveriesPerSecond ?? Number.NaN)} · ${ratio(perCpu(ours), perCpu(better))} · ${ratio(perUser(ours), perUser(better))}`,
         ratio(ours.p99Ms, raw?.p99Ms ?? Number.NaN),
         joined
           ? `${ratio(ours.deliveriesPerSecond, joined.deliveriesPerSecond)} · ${ratio(perCpu(ours), perCpu(joined))}`
@@ -229,7 +265,7 @@ async function main() {
         'N',
         'events/tick',
         'ssekit/raw deliveries (≥ 0.9): per s · per CPU-s',
-        'ssekit/better-sse (≥ 2): per s · per CPU-s',
+        'ssekit/better-sse (≥ 2): per s · per CPU-s · per user CPU-s',
         'ssekit/raw p99 (≤ 1.2)',
         'ssekit/raw-joined: per s · per CPU-s',
         'targets met (per s)',
