@@ -134,10 +134,10 @@ export class Stream {
     if (events.length > 0) sub.lastSeq = events[events.length - 1]!.seq;
     // Live events that came while history was read: send those not already replayed.
     const backlog = sub.backlog;
-    sub.backlog = [];
+    sub.backlog = undefined;
     sub.backlogBytes = 0;
-    const from = backlog.findIndex((e) => e.seq > sub.lastSeq);
-    if (from !== -1) {
+    const from = backlog ? backlog.findIndex((e) => e.seq > sub.lastSeq) : -1;
+    if (backlog && from !== -1) {
       text += wireText(backlog, from);
       sub.lastSeq = backlog[backlog.length - 1]!.seq;
     }
@@ -153,7 +153,7 @@ export class Stream {
     if (sub.state === 'closed') return;
     sub.state = 'closed';
     this.subscribers.delete(sub);
-    sub.backlog = [];
+    sub.backlog = undefined;
     if (reason === 'slow-subscriber' || reason === 'error') sub.connection.destroy();
     else if (reason !== 'client-closed') sub.connection.end();
     this.settings.onUnsubscribe?.(this.id, { ...sub.info, reason });
@@ -192,6 +192,7 @@ export class Stream {
     let shared: Buffer | undefined;
     for (const sub of this.subscribers) {
       if (sub.state === 'replaying') {
+        sub.backlog ??= [];
         for (const e of events) {
           sub.backlog.push(e);
           sub.backlogBytes += e.body.length;

@@ -8,7 +8,8 @@ export class Subscriber {
   state: 'replaying' | 'live' | 'closed' = 'live';
   /** The seq of the newest event this subscriber has been sent; later ones only. */
   lastSeq = -1;
-  backlog: BrokerEvent[] = [];
+  /** Made only for a replay, so an idle subscriber does not carry an empty array. */
+  backlog: BrokerEvent[] | undefined;
   backlogBytes = 0;
   /**
    * The size of the replay just written. A replay may be larger than `maxQueuedBytes` (history
