@@ -21,6 +21,11 @@ export class SubscriberLimits {
 
   constructor(private readonly max: LimitSettings) {}
 
+  /** Open subscriptions to one stream. */
+  subscribers(stream: string): number {
+    return this.byStream.get(stream) ?? 0;
+  }
+
   /** Count a subscription in, or say why not; `release` must be called once when it ends. */
   admit(stream: string, client: string): Refusal | { release(): void } {
     if (this.total >= this.max.total) {
