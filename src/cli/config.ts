@@ -142,6 +142,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'Open subscriptions on this hub in all (503 beyond).',
   },
   {
+    flag: 'max-streams',
+    env: 'SSEKIT_MAX_STREAMS',
+    type: 'string',
+    value: 'N',
+    default: '10000',
+    help: 'Streams this hub holds at once (503 on creating one more).',
+  },
+  {
+    flag: 'stream-idle',
+    env: 'SSEKIT_STREAM_IDLE_MS',
+    type: 'string',
+    value: 'MS',
+    default: '300000',
+    help: 'Let go of a stream with no subscriber and no publish for this long (in memory: only once it holds no history).',
+  },
+  {
     flag: 'keep-alive',
     env: 'SSEKIT_KEEP_ALIVE_MS',
     type: 'string',
@@ -194,6 +210,8 @@ export interface ServeConfig {
   maxSubscribers: number;
   maxSubscribersPerClient: number;
   maxConnections: number;
+  maxStreams: number;
+  streamIdleMs: number;
   keepAliveMs: number;
   retryMs: number | undefined;
   logFormat: LogFormat;
@@ -271,6 +289,8 @@ export function parseServe(
     maxSubscribers: int('max-subscribers', 1),
     maxSubscribersPerClient: int('max-subscribers-per-client', 1),
     maxConnections: int('max-connections', 1),
+    maxStreams: int('max-streams', 1),
+    streamIdleMs: int('stream-idle', 1000),
     keepAliveMs: int('keep-alive', 0),
     retryMs: retry === undefined ? undefined : int('retry', 0),
     logFormat: oneOf('log-format', ['text', 'json'] as const),
