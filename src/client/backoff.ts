@@ -25,10 +25,15 @@ export function backoffSettings(opts: ReconnectOptions = {}): BackoffSettings {
   return s;
 }
 
+/** The base consecutive failures grow from when the base is 0, which would never grow. */
+export const ZERO_BASE_GROWTH_MS = 100;
+
 /**
  * The delay before retry `attempt` (0-based, failures since the last successful connect):
  * `min(maxDelayMs, base × multiplier^attempt)`, varied by ±jitter. `base` is the server's last
- * `retry` value, or `initialDelayMs` when it sent none.
+ * `retry` value, or `initialDelayMs` when it sent none. A base of 0 ("reconnect at once") holds
+ * for the first retry only: later ones grow from ZERO_BASE_GROWTH_MS, so a server that says
+ * `retry: 0` and then closes every connection at once gets no hot loop.
  */
 export function backoffDelay(
   s: BackoffSettings,
@@ -36,7 +41,8 @@ export function backoffDelay(
   serverRetryMs: number | undefined,
   random: () => number = Math.random,
 ): number {
-  const base = serverRetryMs ?? s.initialDelayMs;
+  let base = serverRetryMs ?? s.initialDelayMs;
+  if (base === 0 && attempt > 0) base = ZERO_BASE_GROWTH_MS;
   const delay = Math.min(s.maxDelayMs, base * s.multiplier ** attempt);
   return Math.max(0, Math.round(delay * (1 + s.jitter * (2 * random() - 1))));
 }

@@ -56,12 +56,23 @@ export async function runStream(
   lastEventId: string,
 ): Promise<void> {
   let serverRetry: number | undefined;
+  // Whether the current connection delivered an event: only that makes it a successful connect.
+  let delivered = false;
+  // The id of the last event handed out, and whether an abort dropped events parsed after it.
+  let handedOut = lastEventId;
+  let dropped = false;
   const decoder = setup.base64 ? new TextDecoder() : undefined;
   const parser = new EventParser(
     {
       onEvent(e) {
-        // Events already parsed from the current chunk are not handed out after an abort.
-        if (signal.aborted) return;
+        // Events already parsed from the current chunk are not handed out after an abort, and a
+        // later subscription must resume before them, not after.
+        if (signal.aborted) {
+          dropped = true;
+          return;
+        }
+        delivered = true;
+        handedOut = e.id;
         try {
           if (decoder) e.data = decodeBase64(e.data, decoder);
           sink.event(e);
@@ -77,22 +88,34 @@ export async function runStream(
     { maxEventSize: setup.maxEventSize },
   );
   parser.lastEventId = lastEventId;
+  // Consecutive failed connects: a connect succeeds once its response delivers an event (or stays
+  // open, quietly, for maxDelayMs), so a server that accepts and closes at once counts as failing.
   let failures = 0;
   for (;;) {
     if (signal.aborted) return;
     let error: unknown;
     let accepted = false;
+    let openedAt = 0;
+    delivered = false;
     try {
       const res = await connect(setup, parser.lastEventId, signal);
       accepted = true;
-      failures = 0;
+      openedAt = Date.now();
       sink.connected(true);
       try {
         setup.onConnect?.();
       } catch (e) {
         throw new Passthrough(e);
       }
-      await pump(res.body!, parser, sink, signal);
+      await pump(
+        res.body!,
+        (chunk) => {
+          parser.feed(chunk);
+          sink.lastEventId(dropped ? handedOut : parser.lastEventId);
+        },
+        sink,
+        signal,
+      );
     } catch (e) {
       error =
         e instanceof Passthrough
@@ -114,12 +137,19 @@ export async function runStream(
       if (error === undefined) return;
       throw error instanceof SSEClientError ? error : new ConnectionLostError(error);
     }
+    if (delivered || (accepted && Date.now() - openedAt >= backoff.maxDelayMs)) failures = 0;
     if (failures >= backoff.maxRetries) {
-      throw new MaxRetriesError(failures + 1, error ?? new Error('the server ended the stream'));
+      const ended = delivered
+        ? 'the server ended the stream'
+        : 'the server ended the stream before any event';
+      throw new MaxRetriesError(failures + 1, error ?? new Error(ended));
     }
     const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
+    // A Retry-After of 0 is honoured like a server's `retry: 0`: at once the first time only.
     const delay =
-      retryAfter === undefined ? backoffDelay(backoff, failures, serverRetry) : retryAfter;
+      retryAfter === undefined
+        ? backoffDelay(backoff, failures, serverRetry)
+        : retryAfter || backoffDelay(backoff, failures, 0);
     // A server may ask for a long wait, but never longer than the client's own ceiling.
     await sleep(Math.min(delay, backoff.maxDelayMs), signal);
     failures++;
@@ -147,6 +177,10 @@ async function connect(
     signal,
   });
   try {
+    // The built-in checks (and so the retry policy) first: the validator sees only responses the
+    // client would accept, so a validator that refuses anything not ok cannot make a 503 final.
+    checkResponse(res, setup.url);
+    if (!res.body) throw new TypeError('the response has no body');
     if (setup.validator) {
       try {
         await setup.validator(res);
@@ -154,8 +188,6 @@ async function connect(
         throw new ValidatorRefusedError(e);
       }
     }
-    checkResponse(res, setup.url);
-    if (!res.body) throw new TypeError('the response has no body');
   } catch (e) {
     // Free the connection before waiting or giving up.
     res.body?.cancel().catch(() => {});
@@ -164,10 +196,10 @@ async function connect(
   return res;
 }
 
-/** Feed the body to the parser until it ends; throws on a network error. */
+/** Hand the body's chunks to `feed` until it ends; throws on a network error. */
 async function pump(
   body: ReadableStream<Uint8Array>,
-  parser: EventParser,
+  feed: (chunk: Uint8Array) => void,
   sink: StreamSink,
   signal: AbortSignal,
 ): Promise<void> {
@@ -184,8 +216,7 @@ async function pump(
         finished = true;
         return;
       }
-      parser.feed(value);
-      sink.lastEventId(parser.lastEventId);
+      feed(value);
       const wait = sink.pause?.();
       if (wait) await wait;
       if (signal.aborted) return;

@@ -14,8 +14,12 @@ const EVENTS_HIGH_WATER_MARK = 256;
  */
 export class SSEClient {
   // `declare` fields: set in the constructor, with no initializer code in the bundle.
-  /** The id of the latest event any subscription received; a new subscription resumes from it. */
-  declare lastEventId: string;
+  /** The id every URL resumes from until a subscription to it has seen one of its own. */
+  declare private seed: string;
+  /** The newest last event id any subscription saw. */
+  declare private newest: string;
+  /** The last event id per subscribed URL (one per stream), so streams never trade ids. */
+  declare private ids: Map<string, string>;
   declare private readonly url: URL;
   declare private readonly options: ClientOptions;
   declare private readonly backoff: BackoffSettings | false;
@@ -25,9 +29,23 @@ export class SSEClient {
   constructor(url: string | URL, options: ClientOptions = {}) {
     this.url = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
     this.options = options;
-    this.lastEventId = options.lastEventId ?? '';
+    this.seed = this.newest = options.lastEventId ?? '';
+    this.ids = new Map();
     this.backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
     checkBody(options.method ?? 'GET', options.body);
+  }
+
+  /**
+   * The newest last event id any subscription of this client saw (the `lastEventId` option until
+   * then). Each stream resumes from its own id; setting this makes every later subscription, of
+   * any stream, start from the id set ('' for a fresh start).
+   */
+  get lastEventId(): string {
+    return this.newest;
+  }
+  set lastEventId(id: string) {
+    this.seed = this.newest = id;
+    this.ids.clear();
   }
 
   /** Whether a subscription currently has an accepted connection. */
@@ -41,12 +59,13 @@ export class SSEClient {
     handler: (e: SSEEvent) => void,
     opts: SubscribeOptions = {},
   ): Promise<void> {
-    return this.run(this.streamUrl(stream), this.sink(handler), opts.signal);
+    const url = this.streamUrl(stream);
+    return this.run(url, this.sink(url, handler), opts.signal);
   }
 
   /** Subscribe to the URL as it is. */
   subscribeRaw(handler: (e: SSEEvent) => void, opts: SubscribeOptions = {}): Promise<void> {
-    return this.run(this.url.href, this.sink(handler), opts.signal);
+    return this.run(this.url.href, this.sink(this.url.href, handler), opts.signal);
   }
 
   /**
@@ -57,7 +76,7 @@ export class SSEClient {
     const queue = new EventQueue(EVENTS_HIGH_WATER_MARK);
     const controller = new AbortController();
     const url = stream === undefined ? this.url.href : this.streamUrl(stream);
-    const sink = this.sink((e) => queue.push(e));
+    const sink = this.sink(url, (e) => queue.push(e));
     sink.pause = () => queue.pause();
     let running: Promise<void> | undefined;
     // An abort ends the iteration at once, dropping what is buffered.
@@ -96,17 +115,19 @@ export class SSEClient {
     return u.href;
   }
 
-  private sink(handler: (e: SSEEvent) => void): StreamSink {
+  /** Where the events of a subscription to `url` go; it keeps that URL's last event id. */
+  private sink(url: string, handler: (e: SSEEvent) => void): StreamSink {
     return {
       event: (e) => {
-        this.lastEventId = e.id;
+        this.newest = e.id;
         handler(e);
       },
       connected: (open) => {
         this.open += open ? 1 : -1;
       },
       lastEventId: (id) => {
-        this.lastEventId = id;
+        this.newest = id;
+        this.ids.set(url, id);
       },
     };
   }
@@ -136,7 +157,7 @@ export class SSEClient {
       onDisconnect: o.onDisconnect,
     };
     try {
-      await runStream(setup, sink, controller.signal, this.lastEventId);
+      await runStream(setup, sink, controller.signal, this.ids.get(url) ?? this.seed);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.controllers.delete(controller);

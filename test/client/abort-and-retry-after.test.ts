@@ -26,6 +26,51 @@ describe('SSEClient edges', () => {
     expect(seen).toEqual(['a']);
   });
 
+  it('resumes after the last event handed out, not after events dropped by the abort', async () => {
+    const lastIds: string[] = [];
+    const http = await serve((req, res) => {
+      lastIds.push(String(req.headers['last-event-id'] ?? ''));
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\n'); // one chunk
+    });
+    cleanup.push(() => http.close());
+    const client = new SSEClient(http.url);
+    const seen: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      const controller = new AbortController();
+      await client.subscribeRaw(
+        (e: SSEEvent) => {
+          seen.push(e.id);
+          controller.abort();
+        },
+        { signal: controller.signal },
+      );
+    }
+    expect(seen).toEqual(['1', '1']);
+    expect(client.lastEventId).toBe('1');
+    expect(lastIds).toEqual(['', '1']); // events 2 and 3 were never handed out: ask for them again
+  });
+
+  it('a Retry-After of 0 again and again gets no hot loop: 0 the first time, then growing', async () => {
+    const times: number[] = [];
+    const http = await serve((_req, res) => {
+      times.push(performance.now());
+      res.writeHead(503, { 'Retry-After': '0' });
+      res.end('busy');
+    });
+    cleanup.push(() => http.close());
+    const client = new SSEClient(http.url, {
+      reconnect: { initialDelayMs: 60_000, multiplier: 2, jitter: 0, maxRetries: 3 },
+    });
+    const error = await client.subscribeRaw(() => {}).catch((e: Error & { code: string }) => e);
+    expect((error as { code: string }).code).toBe('MAX_RETRIES');
+    expect(times).toHaveLength(4);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps[0]).toBeLessThan(30_000); // not the minute of backoff: the server said now
+    expect(gaps[1]).toBeGreaterThanOrEqual(198); // then 200, 400 ms: never a hot loop
+    expect(gaps[2]).toBeGreaterThanOrEqual(398);
+  });
+
   it('waits no longer than maxDelayMs when Retry-After asks for ten minutes', async () => {
     let requests = 0;
     const http = await serve((_req, res) => {

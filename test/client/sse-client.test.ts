@@ -101,6 +101,32 @@ describe('SSEClient: subscribing', () => {
     expect(s.requests.map((r) => header(r, 'last-event-id'))).toEqual(['', '9', '']);
   });
 
+  test('each stream resumes from its own last event id; client.lastEventId is the newest one', async () => {
+    const s = await server((req, res) => {
+      const stream = new URL(req.url ?? '/', s.origin).searchParams.get('stream');
+      startStream(res);
+      res.end(`id: ${stream}${s.requests.length}\ndata: x\n\n`);
+    });
+    const client = new SSEClient(s.origin, { lastEventId: 'seed', reconnect: false });
+    const sent = () => s.requests.map((r) => `${r.url} ${header(r, 'last-event-id')}`);
+    await client.subscribe('a', () => {});
+    expect(client.lastEventId).toBe('a1');
+    await client.subscribe('b', () => {});
+    expect(client.lastEventId).toBe('b2');
+    await client.subscribe('a', () => {});
+    for await (const _ of client.events('b')) {
+      // one event, then the stream ends
+    }
+    expect(client.lastEventId).toBe('b4');
+    // The option seeds every stream's first connect; after that each stream has its own id.
+    expect(sent()).toEqual([
+      '/?stream=a seed',
+      '/?stream=b seed',
+      '/?stream=a a1',
+      '/?stream=b b2',
+    ]);
+  });
+
   test('onConnect fires when the response is accepted, before any event; onDisconnect after', async () => {
     const s = await scripted((n, res) => {
       startStream(res);
@@ -400,6 +426,155 @@ describe('SSEClient: retry policy', () => {
       expect(gaps[i]).toBeGreaterThanOrEqual(d - 2);
     }
     expect(gaps.reduce((a, b) => a + b)).toBeLessThan(5000);
+  });
+
+  test('a 200 that ends before any event is a failure: the delay grows and maxRetries ends it', async () => {
+    const times: number[] = [];
+    const s = await server((_req, res) => {
+      times.push(performance.now());
+      startStream(res);
+      res.end(':ok\n\n');
+    });
+    let connects = 0;
+    const ac = new AbortController();
+    const giveUp = setTimeout(() => ac.abort(), 10_000); // the old hot loop never rejects
+    const client = new SSEClient(s.origin, {
+      reconnect: {
+        initialDelayMs: 20,
+        multiplier: 2,
+        maxDelayMs: 10_000,
+        jitter: 0,
+        maxRetries: 4,
+      },
+      onConnect: () => connects++, // still fires on every accepted response
+    });
+    const e = await rejection(client.subscribeRaw(() => {}, { signal: ac.signal }));
+    clearTimeout(giveUp);
+    expect(codeOf(e)).toBe('MAX_RETRIES');
+    expect((e.cause as Error).message).toMatch(/before any event/);
+    expect(s.requests.length).toBe(5);
+    expect(connects).toBe(5);
+    // Timers never fire early: the gaps are at least 20, 40, 80, 160 ms, not 20 each time.
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    for (const [i, d] of [20, 40, 80, 160].entries()) expect(gaps[i]).toBeGreaterThanOrEqual(d - 2);
+  });
+
+  test('a server that says retry: 0 and closes at once gets no hot loop: the delay grows from 100 ms', async () => {
+    const times: number[] = [];
+    const s = await server((_req, res) => {
+      times.push(performance.now());
+      startStream(res);
+      res.end('retry: 0\n\n');
+    });
+    const ac = new AbortController();
+    const giveUp = setTimeout(() => ac.abort(), 10_000);
+    const client = new SSEClient(s.origin, {
+      reconnect: { multiplier: 2, jitter: 0, maxRetries: 3 },
+    });
+    const e = await rejection(client.subscribeRaw(() => {}, { signal: ac.signal }));
+    clearTimeout(giveUp);
+    expect(codeOf(e)).toBe('MAX_RETRIES');
+    expect(s.requests.length).toBe(4);
+    // The first retry is at once, as the server asked; consecutive failures then wait 200, 400 ms.
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps[1]).toBeGreaterThanOrEqual(198);
+    expect(gaps[2]).toBeGreaterThanOrEqual(398);
+  });
+
+  test('a connection that delivers an event resets the failure count', async () => {
+    // Two accept-and-close failures, then one event, then again: 6 failures in all, but never
+    // more than the 3 retries maxRetries allows in a row (the end of the stream that worked, then
+    // two that closed at once).
+    const s = await scripted((n, res) => {
+      startStream(res);
+      res.end(n % 3 === 2 ? `data: ok ${n}\n\n` : '');
+    });
+    const got: string[] = [];
+    const ac = new AbortController();
+    const client = new SSEClient(s.origin, { reconnect: { ...fast, maxRetries: 3 } });
+    await client.subscribeRaw(
+      (e) => {
+        got.push(e.data);
+        if (got.length === 3) ac.abort();
+      },
+      { signal: ac.signal },
+    );
+    expect(got).toEqual(['ok 2', 'ok 5', 'ok 8']);
+  });
+
+  test('a quiet stream that stays open past maxDelayMs without events is not a failure', async () => {
+    const s = await server((_req, res) => {
+      startStream(res);
+      res.write(':keep-alive\n\n');
+      setTimeout(() => res.end(), 150);
+    });
+    const ac = new AbortController();
+    let disconnects = 0;
+    const client = new SSEClient(s.origin, {
+      reconnect: { initialDelayMs: 5, maxDelayMs: 50, jitter: 0, maxRetries: 1 },
+      onDisconnect: () => {
+        if (++disconnects === 4) ac.abort();
+      },
+    });
+    await client.subscribeRaw(() => {}, { signal: ac.signal });
+    expect(s.requests.length).toBe(4);
+  });
+
+  test('the validator sees only responses the client would accept: a 503 is still retried', async () => {
+    const s = await scripted((n, res) => {
+      if (n === 0) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('busy');
+        return;
+      }
+      startStream(res);
+      res.write('data: in\n\n');
+    });
+    const seen: number[] = [];
+    const got: string[] = [];
+    const ac = new AbortController();
+    const client = new SSEClient(s.origin, {
+      reconnect: fast,
+      responseValidator: (res) => {
+        seen.push(res.status);
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      },
+    });
+    await client.subscribeRaw(
+      (e) => {
+        got.push(e.data);
+        ac.abort();
+      },
+      { signal: ac.signal },
+    );
+    expect(got).toEqual(['in']);
+    expect(seen).toEqual([200]);
+    expect(s.requests.length).toBe(2);
+  });
+
+  test('HttpStatusError says what to check for each kind of status', async () => {
+    const s = await server((req, res) => {
+      res.writeHead(Number(req.url?.slice(1)));
+      res.end();
+    });
+    const messages: Record<number, string> = {};
+    for (const status of [401, 403, 404, 405, 408, 429, 500, 503]) {
+      const client = new SSEClient(`${s.origin}/${status}`, { reconnect: false });
+      const e = await rejection(client.subscribeRaw(() => {}));
+      expect(codeOf(e)).toBe('HTTP_STATUS');
+      expect(e.message).toContain(`HTTP ${status} from ${s.origin}/${status}`);
+      messages[status] = e.message;
+    }
+    expect(messages[401]).toMatch(/credentials/);
+    expect(messages[403]).toMatch(/credentials/);
+    expect(messages[404]).toMatch(/URL and the stream name/);
+    expect(messages[429]).toMatch(/rate limit/);
+    expect(messages[408]).toMatch(/timed out/);
+    for (const status of [500, 503]) {
+      expect(messages[status]).toMatch(/server side/);
+      expect(messages[status]).not.toMatch(/credentials/);
+    }
+    expect(messages[405]).toMatch(/method/);
   });
 
   test('the server’s retry sets the base delay', async () => {
