@@ -24,7 +24,11 @@ export interface ReconnectOptions {
   multiplier?: number;
   /** Random variation, a fraction of the delay (0.2 = ±20%); default 0.2. */
   jitter?: number;
-  /** Consecutive failures allowed before giving up; reset by a successful connect; default Infinity. */
+  /**
+   * Consecutive failures allowed before giving up; default Infinity. A connect counts as
+   * successful, resetting the count, once its response delivers an event (or stays open, quietly,
+   * for maxDelayMs): a server that accepts and closes at once fails like one that refuses.
+   */
   maxRetries?: number;
 }
 
@@ -37,13 +41,17 @@ export interface ClientOptions {
   fetch?: typeof globalThis.fetch;
   /** `false`: no reconnects; the subscription resolves when the server ends the stream. */
   reconnect?: ReconnectOptions | false;
-  /** The id to resume from on the first connect (sent as `Last-Event-ID`). */
+  /** The id each stream resumes from on its first connect (sent as `Last-Event-ID`). */
   lastEventId?: string;
   /** Most bytes one event may take before the subscription rejects; default 16 MiB. */
   maxEventSize?: number;
   /** Event data is base64 of UTF-8 text (r3labs' EncodeBase64): decode it. */
   encodingBase64?: boolean;
-  /** Sees every response first (before the status and Content-Type checks); throw to refuse it: the subscription rejects with VALIDATOR_REFUSED. */
+  /**
+   * Sees each response the client would accept (2xx, not 204, `text/event-stream`), after the
+   * status checks and the retry policy; throw to refuse it: the subscription rejects with
+   * VALIDATOR_REFUSED.
+   */
   responseValidator?: (res: Response) => void | Promise<void>;
   /** A response was accepted; called before any of its events. */
   onConnect?: () => void;
