@@ -76,6 +76,18 @@ export class HubMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'ssekit_' });
   }
 
+  /** Report how many streams the hub holds, read at each scrape. */
+  countStreams(count: () => number): void {
+    new Gauge({
+      name: 'ssekit_streams',
+      help: 'Streams this hub holds (idle ones are let go after --stream-idle).',
+      registers: [this.registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+
   subscriberCount(stream: string): number {
     return this.counts.get(stream) ?? 0;
   }

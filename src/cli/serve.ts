@@ -20,6 +20,7 @@ import { SubscriberLimits } from './limits.js';
 import type { Logger } from './log.js';
 import { HubMetrics } from './metrics.js';
 import { PAGE_HTML } from './page.js';
+import { HubStreams } from './streams.js';
 
 export interface Hub {
   /** The base URL, e.g. http://127.0.0.1:8080 */
@@ -82,6 +83,13 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     perClient: config.maxSubscribersPerClient,
     total: config.maxConnections,
   });
+  const streams = new HubStreams(sse, broker, (s) => limits.subscribers(s), {
+    max: config.maxStreams,
+    idleMs: config.streamIdleMs,
+    historyOutlivesStream: redis !== undefined,
+  });
+  streams.start();
+  metrics.countStreams(() => streams.size);
   let closing: Promise<void> | undefined;
 
   const corsFor = (req: IncomingMessage): Headers => corsHeaders(cors, req.headers.origin);
@@ -154,14 +162,18 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
           `Stream "${stream}" does not exist yet: publishing to it creates it (POST /publish?stream=${encodeURIComponent(stream)}), or start the hub with --auto-stream.`,
         );
       }
-      if (!sse.streamExists(stream)) sse.createStream(stream);
     }
-    // Checked and counted with no await in between, so a burst of connects cannot overshoot.
+    // Opened, checked and counted with no await in between, so a burst cannot overshoot.
+    const refused = closing ? undefined : streams.open(stream);
+    if (refused) return text(req, res, refused.status, refused.reason, { 'Retry-After': '5' });
     const admitted = limits.admit(stream, req.socket.remoteAddress ?? 'unknown');
     if ('status' in admitted) {
       return text(req, res, admitted.status, admitted.reason, { 'Retry-After': '5' });
     }
-    res.once('close', admitted.release);
+    res.once('close', () => {
+      admitted.release();
+      streams.touch(stream);
+    });
     sse.handler(req, res);
   }
 
@@ -222,9 +234,10 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     }
     if (closing)
       return fail(503, 'The hub is shutting down; publish to another one or retry shortly.');
+    const refused = streams.open(stream);
+    if (refused) return fail(refused.status, refused.reason, { 'Retry-After': '5' });
     const ids: string[] = [];
     try {
-      if (!sse.streamExists(stream)) sse.createStream(stream);
       // One at a time, so the batch keeps its order whatever the broker.
       for (const event of batch) ids.push(await sse.publish(stream, event));
     } catch (err) {
@@ -332,6 +345,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     server,
     close() {
       closing ??= (async () => {
+        streams.stop();
         server.close(); // stop accepting; resolves once every connection is gone
         server.closeIdleConnections();
         // Every subscriber's response ends: clients see a clean end of stream and reconnect.

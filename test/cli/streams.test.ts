@@ -1,9 +1,10 @@
 import { RedisBroker } from 'ssekit/redis';
 import { MemoryBroker, SSEServer } from 'ssekit/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HubStreams } from '../../src/cli/streams.js';
 import { haveRedis, RedisServer } from '../redis/redis-server.js';
 import { requireTool } from '../support/env.js';
+import { type HubProcess, listen, publish, startHub, stopAll, until } from './support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -99,5 +100,47 @@ describe.runIf(requireTool('redis-server', haveRedis))('hub streams on Redis', (
     });
     expect(held.resumable).toBe(true);
     expect(held.events.map((e) => e.body)).toEqual([expect.stringContaining('data: two\n')]);
+  });
+});
+
+describe('ssekit serve: how many streams, and for how long', () => {
+  afterAll(stopAll);
+
+  const streamCount = async (hub: HubProcess) => {
+    const text = await (await fetch(`${hub.url}/metrics`)).text();
+    return Number(/^ssekit_streams (\d+)$/m.exec(text)?.[1]);
+  };
+
+  it('--max-streams: one stream more is refused with 503, a reason and Retry-After', async () => {
+    const hub = await startHub(['--max-streams', '2']);
+    expect((await publish(hub.url, 'a', 'one')).status).toBe(200);
+    expect((await publish(hub.url, 'b', 'two')).status).toBe(200);
+    expect((await publish(hub.url, 'a', 'three')).status).toBe(200); // an existing stream
+    const refused = await publish(hub.url, 'c', 'four');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.text()).toBe(
+      'This hub holds its maximum of 2 streams (--max-streams); retry later, or raise the limit.\n',
+    );
+    expect(await streamCount(hub)).toBe(2);
+  });
+
+  it('--stream-idle: a stream nobody uses is let go, and comes back when used', async () => {
+    const hub = await startHub(['--auto-stream', '--stream-idle', '1000']);
+    const sub = await listen(`${hub.url}/events?stream=passing`);
+    expect(sub.response.status).toBe(200);
+    expect(await streamCount(hub)).toBe(1);
+    sub.close();
+    let count = 1;
+    const poll = setInterval(async () => {
+      count = await streamCount(hub);
+    }, 100);
+    await until(() => count === 0, 10_000, 'the idle stream to be let go').finally(() =>
+      clearInterval(poll),
+    );
+    const again = await listen(`${hub.url}/events?stream=passing`);
+    expect((await publish(hub.url, 'passing', 'back')).status).toBe(200);
+    expect((await again.waitFor(1)).map((e) => e.data)).toEqual(['back']);
+    again.close();
   });
 });
