@@ -80,7 +80,14 @@ export async function publishCommand(argv: string[], env = process.env): Promise
       );
       return undefined;
     }
-    return (JSON.parse(body) as { ids: string[] }).ids;
+    const ids = idsIn(body);
+    if (!ids) {
+      process.stderr.write(
+        `ssekit publish: ${url.origin}${url.pathname} answered HTTP ${res.status}, but not with the JSON a hub answers ({"ids": [...]}): is it the hub's /publish endpoint? Its reply began: ${JSON.stringify(body.slice(0, 120))}\n`,
+      );
+      return undefined;
+    }
+    return ids;
   };
 
   if (!fromStdin) {
@@ -122,4 +129,16 @@ export async function publishCommand(argv: string[], env = process.env): Promise
   }
   process.stdout.write(`${sent} events published${lastId ? `, last id ${lastId}` : ''}\n`);
   return 0;
+}
+
+/** The event ids in a hub's reply to a publish, or undefined if the body is not that reply. */
+function idsIn(body: string): string[] | undefined {
+  let reply: unknown;
+  try {
+    reply = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const ids = (reply as { ids?: unknown } | null)?.ids;
+  return Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? ids : undefined;
 }

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type HubProcess,
@@ -50,6 +53,26 @@ describe('ssekit publish and ssekit subscribe', () => {
     });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/HTTP 403/);
+  });
+
+  it('publish to a URL that answers 200 but not as a hub exits 1 and says what came back', async () => {
+    const site = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body>Welcome to the shop</body></html>');
+    });
+    site.listen(0, '127.0.0.1');
+    await once(site, 'listening');
+    const { port } = site.address() as AddressInfo;
+    try {
+      const r = await run(['publish', `http://127.0.0.1:${port}/publish`, '--stream', 's', 'x']);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        `ssekit publish: http://127.0.0.1:${port}/publish answered HTTP 200, but not with the JSON a hub answers ({"ids": [...]}): is it the hub's /publish endpoint? Its reply began: "<html><body>Welcome to the shop</body></html>"\n`,
+      );
+    } finally {
+      site.close();
+    }
   });
 
   it('wrong usage exits 2 with a message', async () => {
