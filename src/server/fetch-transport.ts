@@ -24,7 +24,7 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
     let sub: Subscriber | undefined;
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const gone = () => {
-      if (sub) server.closed(decision, sub, 'client-closed');
+      if (sub) server.closed(decision.stream, sub, 'client-closed');
     };
     const body = new ReadableStream<Uint8Array>(
       {

@@ -30,7 +30,9 @@ export function nodeHandler(server: SSEServer) {
         }
         if ('setNoDelay' in req.socket) req.socket.setNoDelay(true);
         const sub = server.open(decision, new NodeConnection(res));
-        res.once('close', () => server.closed(decision, sub, 'client-closed'));
+        // The listener lives as long as the connection: it holds the stream, not the decision.
+        const stream = decision.stream;
+        res.once('close', () => server.closed(stream, sub, 'client-closed'));
       },
       (err: unknown) => {
         if (next) return next(err);

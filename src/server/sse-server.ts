@@ -195,8 +195,8 @@ export class SSEServer {
   }
 
   /** @internal The transport saw the client go away. */
-  closed(accepted: Accepted, sub: Subscriber, reason: UnsubscribeReason): void {
-    accepted.stream.detach(sub, reason);
+  closed(stream: Stream, sub: Subscriber, reason: UnsubscribeReason): void {
+    stream.detach(sub, reason);
   }
 }
 
