@@ -51,6 +51,12 @@ export class EventSource extends EventTarget {
   declare private controller: AbortController | undefined;
   declare private timer: ReturnType<typeof setTimeout> | undefined;
   private handlers: Record<string, { fn: Handler; listener: (e: Event) => void } | undefined> = {};
+  /**
+   * Every event type a listener was ever added for: an event of any other type would reach no
+   * one, so no MessageEvent is built for it. Types are never taken out (a `once` or `signal`
+   * listener leaves without a call to removeEventListener), so this can only err toward building.
+   */
+  private listened = new Set<string>();
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
@@ -71,7 +77,7 @@ export class EventSource extends EventTarget {
     this.parser = new EventParser({
       onEvent: (e) => {
         // "If the readyState attribute is set to a value other than CLOSED, dispatch the event."
-        if (this.state === CLOSED) return;
+        if (this.state === CLOSED || !this.listened.has(e.event)) return;
         this.dispatchEvent(
           new MessageEvent(e.event, { data: e.data, lastEventId: e.id, origin: this.origin }),
         );
@@ -81,6 +87,19 @@ export class EventSource extends EventTarget {
       },
     });
     this.connect();
+  }
+
+  override addEventListener(
+    type: string,
+    // Wide enough for every overload below (a listener typed for MessageEvent included).
+    listener:
+      | EventListenerOrEventListenerObject
+      | ((this: EventSource, ev: never) => unknown)
+      | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    this.listened.add(type);
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   get readyState(): number {

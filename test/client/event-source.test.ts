@@ -1,0 +1,55 @@
+// ssekit's EventSource beyond the standard's interface: what it does not spend per event.
+import { EventSource } from 'ssekit/client';
+import { afterEach, describe, expect, test } from 'vitest';
+import { deferred, type Loopback, loopback, startStream, until } from './helpers.js';
+
+const servers: Loopback[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe('EventSource: events no one listens to', () => {
+  test('build no MessageEvent; a listener added later hears the next ones, in order', async () => {
+    const noise = Array.from({ length: 500 }, (_, i) => `event: noise\ndata: ${i}\n\n`).join('');
+    const listening = deferred();
+    const s = await loopback((_req, res) => {
+      startStream(res);
+      res.write(`${noise}data: first\n\n`);
+      // The rest only once the page listens to the noise too.
+      listening.promise.then(() => res.end(`${noise}data: second\n\n`));
+    });
+    servers.push(s);
+    const real = globalThis.MessageEvent;
+    let built = 0;
+    // Count the MessageEvents built, by standing in for the global the EventSource uses.
+    class Counted extends (real as new (type: string, init?: MessageEventInit) => MessageEvent) {
+      constructor(type: string, init?: MessageEventInit) {
+        super(type, init);
+        built++;
+      }
+    }
+    globalThis.MessageEvent = Counted as typeof MessageEvent;
+    try {
+      const es = new EventSource(s.origin);
+      const got: string[] = [];
+      es.onmessage = (e) => {
+        got.push(`message ${e.data}`);
+        if (e.data === 'first') {
+          expect(built).toBe(1); // 500 noise events went by before it: none was built
+          es.addEventListener('noise', (n) => got.push(`noise ${n.data}`));
+          listening.resolve();
+        }
+        if (e.data === 'second') es.close();
+      };
+      await until(() => es.readyState === EventSource.CLOSED, 'the second message');
+      expect(got).toEqual([
+        'message first',
+        ...Array.from({ length: 500 }, (_, i) => `noise ${i}`),
+        'message second',
+      ]);
+      expect(built).toBe(502);
+    } finally {
+      globalThis.MessageEvent = real;
+    }
+  });
+});
