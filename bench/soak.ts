@@ -45,8 +45,22 @@ interface Stats {
   published: number;
   failed: number;
   slowCuts: number;
+  lag: { p99: number; max: number };
+  publishMs?: CallTimes;
+  historyMs?: CallTimes;
+}
+interface CallTimes {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  inflight: number;
 }
 interface Tick {
+  connects: number;
+  connectP99: number;
+  connectMax: number;
+  connectsOver1s: number;
   cpuMicros: number;
   deliveries: number;
   p99: number;
@@ -177,7 +191,18 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     rss: [] as number[],
     cpu: [] as number[],
   };
-  const tickSum = { deliveries: 0, p99: 0, max: 0, connected: 0, cpu: 0 };
+  const tickSum = {
+    deliveries: 0,
+    p99: 0,
+    max: 0,
+    connected: 0,
+    cpu: 0,
+    connects: 0,
+    connectP99: 0,
+    connectMax: 0,
+    connectsOver1s: 0,
+  };
+  let slowConnects = 0;
   let clientsCpuTotal = 0;
   const loadBefore = loadavg()[0]!;
   for (const c of clients) {
@@ -188,8 +213,14 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
       tickSum.max = Math.max(tickSum.max, m.max);
       tickSum.connected += m.connected;
       tickSum.cpu += m.cpuMicros / 1e4;
+      tickSum.connects += m.connects;
+      tickSum.connectP99 = Math.max(tickSum.connectP99, m.connectP99);
+      tickSum.connectMax = Math.max(tickSum.connectMax, m.connectMax);
+      tickSum.connectsOver1s += m.connectsOver1s;
+      slowConnects += m.connectsOver1s;
     });
   }
+  if (redis && env.SOAK_TRACE) await redis.cli('CONFIG', 'RESETSTAT');
   await Promise.all(servers.map((s) => s.ask({ op: 'publish', on: true })));
   const started = Date.now();
   let peakRss = 0;
@@ -237,10 +268,39 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     series.rss.push(rss / 2 ** 20);
     series.cpu.push(cpu);
     if (sec % 10 === 0) console.log(`   ${row.join(' ')}`);
+    if (env.SOAK_TRACE) {
+      const calls = (c?: CallTimes) =>
+        c ? `${c.n}× p50 ${c.p50} p99 ${c.p99} max ${c.max} (${c.inflight} waiting)` : '-';
+      console.log(
+        `     t=${sec} clients: ${tickSum.connects} connects, p99 ${tickSum.connectP99.toFixed(0)} ` +
+          `max ${tickSum.connectMax.toFixed(0)} ms, ${tickSum.connectsOver1s} over 1 s · cpu ${tickSum.cpu.toFixed(0)}%`,
+      );
+      for (const [i, st] of stats.entries()) {
+        console.log(
+          `     t=${sec} server ${i}: lag p99 ${st.lag.p99} max ${st.lag.max} ms · ` +
+            `publish ${calls(st.publishMs)} · history ${calls(st.historyMs)} · cpu ${(st.cpuMicros / 1e4).toFixed(0)}%`,
+        );
+      }
+    }
     clientsCpuTotal += tickSum.cpu;
-    Object.assign(tickSum, { deliveries: 0, p99: 0, max: 0, connected: 0, cpu: 0 });
+    Object.assign(tickSum, {
+      deliveries: 0,
+      p99: 0,
+      max: 0,
+      connected: 0,
+      cpu: 0,
+      connects: 0,
+      connectP99: 0,
+      connectMax: 0,
+      connectsOver1s: 0,
+    });
   }
   await Promise.all(servers.map((s) => s.ask({ op: 'publish', on: false })));
+  if (redis && env.SOAK_TRACE) {
+    // What Redis itself did while publishing: its CPU and its commands (calls, µs per call).
+    console.log(await redis.cli('INFO', 'cpu'));
+    console.log(await redis.cli('INFO', 'commandstats'));
+  }
   await sleep(500); // the last publishes settle
   const finals = await Promise.all(
     servers.map((s) =>
@@ -332,6 +392,8 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     doubledOrLate: total.doubled,
     gaps: total.gaps,
     reconnects: total.reconnects,
+    // Connects that waited over 1 s for their response: a full accept queue (SYN retried after 1 s, 3 s, 7 s…)
+    connectsOver1s: slowConnects,
     unexpectedDrops: total.drops,
     resets: total.resets,
     serverRssMb: {

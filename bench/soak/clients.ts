@@ -37,6 +37,8 @@ let gaps = 0;
 let reconnects = 0;
 let unexpectedDrops = 0;
 let resets = 0;
+/** How long connects took (request to response headers), ms, since the last tick. */
+let connectTimes: number[] = [];
 
 class Sub {
   readonly stream: number;
@@ -118,6 +120,7 @@ class Sub {
           }
           this.res = res;
           this.connected = true;
+          connectTimes.push(performance.timeOrigin + performance.now() - this.connectedAt);
           res.on('data', (chunk: Buffer) => this.parser.feed(chunk));
           res.on('close', () => this.closed(req));
           resolve();
@@ -199,8 +202,14 @@ let cpu = process.cpuUsage();
 setInterval(() => {
   const used = process.cpuUsage(cpu);
   cpu = process.cpuUsage();
+  const ct = connectTimes.sort((a, b) => a - b);
+  connectTimes = [];
   process.send?.({
     op: 'tick',
+    connects: ct.length,
+    connectP99: ct[Math.floor(ct.length * 0.99)] ?? 0,
+    connectMax: ct[ct.length - 1] ?? 0,
+    connectsOver1s: ct.filter((t) => t > 1000).length,
     cpuMicros: used.user + used.system,
     deliveries: delivered - lastDelivered,
     p99: percentile(tickHist, 0.99),

@@ -8,9 +8,12 @@
  * HISTORY (events kept per stream).
  * IPC: sends {op:'listening', port}; answers {op:'stats'}, {op:'publish', on}, {op:'final'}.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import { RedisBroker } from '../../src/redis/index.js';
 import { SSEServer } from '../../src/server/index.js';
+import { loopLag, timedBroker } from './timing.js';
 
 const env = process.env;
 const brokerUrl = env.BROKER ?? 'memory';
@@ -19,8 +22,12 @@ const from = Number(env.PUBLISH_FROM ?? 0);
 const to = Number(env.PUBLISH_TO ?? streams);
 const rate = Number(env.RATE ?? 200);
 const padding = 'p'.repeat(Number(env.PAYLOAD ?? 100));
-const broker =
-  brokerUrl === 'memory' ? undefined : new RedisBroker({ url: brokerUrl, onError: () => {} });
+const timed =
+  brokerUrl === 'memory'
+    ? undefined
+    : timedBroker(new RedisBroker({ url: brokerUrl, onError: () => {} }));
+const broker = timed?.broker;
+const lag = loopLag();
 let subscribers = 0;
 let slowCuts = 0;
 const sse = new SSEServer({
@@ -70,10 +77,26 @@ function tick() {
   }
 }
 
+// SOAK_PROF=dir: a V8 CPU profile of the publishing phase, one file per server process.
+const profiler = env.SOAK_PROF ? new Session() : undefined;
+async function profile(on: boolean) {
+  if (!profiler) return;
+  if (on) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  } else {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(`${env.SOAK_PROF}/server-${process.pid}.cpuprofile`, JSON.stringify(profile));
+    profiler.disconnect();
+  }
+}
+
 let cpu = process.cpuUsage();
 process.on('message', (m: { op: string; on?: boolean }) => {
   switch (m.op) {
     case 'publish':
+      void profile(!!m.on);
       if (m.on && !timer) {
         lastTick = performance.now();
         timer = setInterval(tick, 10);
@@ -101,6 +124,8 @@ process.on('message', (m: { op: string; on?: boolean }) => {
         published,
         failed,
         slowCuts,
+        lag: lag.take(),
+        ...(timed ? { publishMs: timed.publish.take(), historyMs: timed.history.take() } : {}),
       });
       break;
     }
