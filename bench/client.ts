@@ -6,11 +6,16 @@
 // Throughput: the server writes N pre-encoded events as fast as the socket takes them, then ends;
 // a client's figure is N / (time from subscribing to its last event). Small events (~60 bytes) and
 // 64 KB events. Latency: the server sends one small event per millisecond stamped with its send
-// time; p50/p99 of (receive time − send time). Every run is bounded in events and in time.
+// time; p50/p99 of (receive time − send time). Every run is bounded in events and in time, and
+// the rounds stop early past ROUNDS_DEADLINE_MS.
+//
+// A last row, "fetch body only", reads the same responses with fetch and counts bytes without
+// parsing: the transport's own cost, which every fetch-based client pays.
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import { EventSource as NpmEventSource } from 'eventsource';
 import { SSEClient, EventSource as SsekitEventSource } from '../src/client/index.js';
 
@@ -19,6 +24,8 @@ const LARGE_N = 2_000;
 const LATENCY_N = 2_000;
 const ROUNDS = 5;
 const RUN_TIMEOUT_MS = 20_000;
+/** No new round starts after this long, so a loaded machine cannot stretch the run for minutes. */
+const ROUNDS_DEADLINE_MS = 90_000;
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -75,8 +82,19 @@ function serve(): void {
 // ---------------------------------------------------------------------------------------------
 // The clients.
 
-type Client = 'SSEClient' | 'ssekit EventSource' | 'npm eventsource';
-const clients: Client[] = ['SSEClient', 'ssekit EventSource', 'npm eventsource'];
+type Client = 'SSEClient' | 'ssekit EventSource' | 'npm eventsource' | 'fetch body only';
+const clients: Client[] = ['SSEClient', 'ssekit EventSource', 'npm eventsource', 'fetch body only'];
+/** The clients that see events (the transport-only row has no latency). */
+const eventClients = clients.slice(0, 3);
+
+/** Read a response to its end with fetch, parsing nothing: what the transport alone costs. */
+async function readBody(url: string): Promise<void> {
+  const res = await fetch(url);
+  const reader = res.body!.getReader();
+  while (!(await reader.read()).done) {
+    // count nothing: the chunks are only received
+  }
+}
 
 /** Consume `n` events from `url`; calls `onData` with each data string. */
 function consume(
@@ -92,6 +110,13 @@ function consume(
       reject(new Error(`${kind}: ${count}/${n} events after ${RUN_TIMEOUT_MS} ms`));
     }, RUN_TIMEOUT_MS);
     let stop = () => {};
+    if (kind === 'fetch body only') {
+      readBody(url).then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, reject);
+      return;
+    }
     const done = () => {
       clearTimeout(timer);
       stop();
@@ -163,24 +188,35 @@ async function main(): Promise<void> {
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
   const base = `http://127.0.0.1:${port}`;
   const started = performance.now();
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ');
+  const loadBefore = load();
   try {
-    const results: Record<string, Record<Client, Run[]>> = {
-      small: { SSEClient: [], 'ssekit EventSource': [], 'npm eventsource': [] },
-      large: { SSEClient: [], 'ssekit EventSource': [], 'npm eventsource': [] },
-    };
-    // Warm up each client once; latency first (before the heap holds the throughput runs'
-    // garbage), then interleave the rounds so drift hits all clients alike.
-    for (const kind of clients) await throughput(kind, `${base}/small?n=20000`, 20_000);
-    const lat: Partial<Record<Client, { p50: number; p99: number }>> = {};
+    const empty = () =>
+      Object.fromEntries(clients.map((k) => [k, [] as Run[]])) as Record<Client, Run[]>;
+    const results: Record<string, Record<Client, Run[]>> = { small: empty(), large: empty() };
+    // Warm up each client on both sizes; latency first (before the heap holds the throughput
+    // runs' garbage), then interleave the rounds so drift hits all clients alike.
     for (const kind of clients) {
+      await throughput(kind, `${base}/small?n=20000`, 20_000);
+      await throughput(kind, `${base}/large?n=200`, 200);
+    }
+    const lat: Partial<Record<Client, { p50: number; p99: number }>> = {};
+    for (const kind of eventClients) {
       await latency(kind, `${base}/latency?n=200`, 200); // warm-up
       lat[kind] = await latency(kind, `${base}/latency?n=${LATENCY_N}`, LATENCY_N);
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const kind of clients) {
+    let rounds = 0;
+    while (rounds < ROUNDS && performance.now() - started < ROUNDS_DEADLINE_MS) {
+      // Each round starts with the next client, so none always runs first (or last).
+      const order = clients.map((_, i) => clients[(i + rounds) % clients.length]!);
+      for (const kind of order) {
         results.small![kind].push(await throughput(kind, `${base}/small?n=${SMALL_N}`, SMALL_N));
         results.large![kind].push(await throughput(kind, `${base}/large?n=${LARGE_N}`, LARGE_N));
       }
+      rounds++;
     }
 
     const fig = (size: string, kind: Client) => ({
@@ -188,7 +224,9 @@ async function main(): Promise<void> {
       cpu: median(results[size]![kind].map((r) => r.cpuUs)),
     });
     const npm = { small: fig('small', 'npm eventsource'), large: fig('large', 'npm eventsource') };
-    console.log(`Node ${process.version}, median of ${ROUNDS} rounds; server in a child process\n`);
+    console.log(
+      `Node ${process.version}, median of ${rounds} rounds; server in a child process; load average ${loadBefore} before, ${load()} after\n`,
+    );
     console.log(
       '| client | small: events/s | × npm | CPU µs/event | × npm (CPU) | 64 KB: events/s | × npm | CPU µs/event | × npm (CPU) | p50 ms | p99 ms |',
     );
@@ -204,7 +242,8 @@ async function main(): Promise<void> {
           `${(npm[size].cpu / f.cpu).toFixed(2)}x`,
         );
       }
-      cells.push(lat[kind]!.p50.toFixed(2), lat[kind]!.p99.toFixed(2));
+      const l = lat[kind];
+      cells.push(l ? l.p50.toFixed(2) : '–', l ? l.p99.toFixed(2) : '–');
       console.log(`| ${cells.join(' | ')} |`);
     }
     console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);
