@@ -11,6 +11,7 @@ import type {
 import { Connection, isCluster, type RedisClient, type RedisCluster } from './connection.js';
 import { BrokerClosedError, BrokerReplyError, BrokerUnavailableError } from './errors.js';
 import { type HeadRead, LiveFeed } from './feed.js';
+import type { RecentLimits } from './recent.js';
 import { HISTORY, PUBLISH, READ } from './scripts.js';
 
 export interface RedisBrokerOptions {
@@ -40,6 +41,13 @@ export interface RedisBrokerOptions {
   commandTimeoutMs?: number;
   /** How long calls wait for the very first connection to Redis. Default 2000 ms. */
   connectTimeoutMs?: number;
+  /**
+   * The newest events of each stream this process listens to, kept in memory so that a client
+   * reconnecting after a short drop is replayed from here, without a Redis read. Older ids are
+   * read from Redis as before. `false` turns it off. Default `{ maxEvents: 100, maxBytes: 65536 }`
+   * per stream.
+   */
+  resumeCache?: { maxEvents?: number; maxBytes?: number } | false;
   /** `tryPublish` returns false while this many of its publishes are still in flight. Default 10000. */
   maxPendingPublishes?: number;
   /**
@@ -57,6 +65,8 @@ const newEpoch = () => randomBytes(EPOCH_LENGTH / 2).toString('hex');
 
 type Fields = [string, string, string, string, string, string];
 type Entry = [string, Fields];
+/** The history script's reply: epoch, Redis time, the found entry's id and time, entries. */
+type HistoryReply = [string | null, string, string | null, string | null, Entry[]];
 
 function toEvent(entry: Entry): BrokerEvent {
   const [entryId, f] = entry;
@@ -92,6 +102,9 @@ export class RedisBroker implements Broker {
   private readonly reportError: (error: Error) => void;
   private readonly firstConnect: Promise<unknown> | undefined;
   private readonly feeds = new Map<string, LiveFeed>();
+  private readonly recentLimits: RecentLimits;
+  /** History reads asked for in this turn of the event loop, one per stream and id. */
+  private readonly historyBatch = new Map<string, Promise<HistoryReply>>();
   private sub: { client: RedisClient | RedisCluster; connected: Promise<unknown> } | undefined;
   private pending = 0;
   /** Offered to the publish script as the epoch of a stream that has none; renewed once taken. */
@@ -109,6 +122,13 @@ export class RedisBroker implements Broker {
     if (options.client && options.url)
       throw new TypeError('RedisBroker: pass either `url` or `client`, not both');
     if (!(this.maxLen >= 0)) throw new RangeError('RedisBroker: maxLen must be a number ≥ 0');
+    const cache = options.resumeCache ?? {};
+    this.recentLimits = {
+      maxEvents: cache === false ? 0 : (cache.maxEvents ?? 100),
+      maxBytes: cache === false ? 0 : (cache.maxBytes ?? 65_536),
+    };
+    if (!(this.recentLimits.maxEvents >= 0 && this.recentLimits.maxBytes >= 0))
+      throw new RangeError('RedisBroker: resumeCache maxEvents and maxBytes must be numbers ≥ 0');
     this.owned = !options.client;
     const client =
       options.client ??
@@ -221,15 +241,12 @@ export class RedisBroker implements Broker {
     lastEventId: string,
     limits: HistoryLimits,
   ): Promise<HistoryResult> {
-    await this.ready(stream);
-    const k = this.key(stream);
+    if (this.closed) throw new BrokerClosedError(stream);
+    const maxLen = Math.min(this.maxLen, limits.maxEvents);
+    const recent = this.feeds.get(stream)?.recent.after(lastEventId, limits, maxLen);
+    if (recent) return { resumable: true, events: recent };
+    const [epoch, now, foundAt, foundTime, entries] = await this.readHistory(stream, lastEventId);
     const own = OWN_ID.exec(lastEventId);
-    type Reply = [string | null, string, string | null, string | null, Entry[]];
-    const [epoch, now, foundAt, foundTime, entries] = await this.conn
-      .script<Reply>(HISTORY, [k.meta, k.history], [lastEventId, own?.[1] ?? '', own?.[2] ?? ''])
-      .catch((err: unknown) => {
-        throw this.wrap(stream, err);
-      });
     const cutoff = Number.isFinite(limits.maxAgeMs)
       ? Number(now) - limits.maxAgeMs
       : Number.NEGATIVE_INFINITY;
@@ -248,6 +265,40 @@ export class RedisBroker implements Broker {
     else if (own) reason = 'the event has been evicted from history (maxLen / maxEvents)';
     else reason = "the id is not in this stream's history";
     return { resumable: false, reason, events };
+  }
+
+  /**
+   * Reads history after an id from Redis. Clients that resume from the same id at once (all of
+   * a stream's subscribers after a restart) share one read. It is sent on the next turn of the
+   * event loop, after every caller of this turn has started listening, so the one snapshot is
+   * recent enough for each of them.
+   */
+  private readHistory(stream: string, lastEventId: string): Promise<HistoryReply> {
+    const key = `${stream}\n${lastEventId}`;
+    let read = this.historyBatch.get(key);
+    if (!read) {
+      read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.historyBatch.delete(key);
+        return this.readHistoryNow(stream, lastEventId);
+      });
+      this.historyBatch.set(key, read);
+    }
+    return read;
+  }
+
+  private async readHistoryNow(stream: string, lastEventId: string): Promise<HistoryReply> {
+    await this.ready(stream);
+    const k = this.key(stream);
+    const own = OWN_ID.exec(lastEventId);
+    return this.conn
+      .script<HistoryReply>(
+        HISTORY,
+        [k.meta, k.history],
+        [lastEventId, own?.[1] ?? '', own?.[2] ?? ''],
+      )
+      .catch((err: unknown) => {
+        throw this.wrap(stream, err);
+      });
   }
 
   private async readHead(
@@ -315,6 +366,7 @@ export class RedisBroker implements Broker {
           if (err instanceof BrokerUnavailableError) return;
           this.reportError(err instanceof Error ? err : new Error(String(err)));
         },
+        this.recentLimits,
       );
       feed = f;
       this.feeds.set(stream, f);

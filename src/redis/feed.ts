@@ -1,4 +1,5 @@
 import type { BrokerEvent, BrokerListener } from '../broker/types.js';
+import { RecentEvents, type RecentLimits } from './recent.js';
 
 /** A stream's head and, when asked, the events after a seq, read in one atomic step. */
 export interface HeadRead {
@@ -50,6 +51,8 @@ const RETRY_MS = 1000;
  */
 export class LiveFeed {
   readonly listeners = new Set<BrokerListener>();
+  /** The newest events delivered here, to answer short resumes without Redis. */
+  readonly recent: RecentEvents;
   /** Settles once subscribed and positioned at the head (set by the broker). */
   started: Promise<void> | undefined;
   /** Ends this feed's pub/sub subscription (set by the broker). */
@@ -68,7 +71,10 @@ export class LiveFeed {
   constructor(
     private readonly read: ReadFn,
     private readonly report: (err: unknown) => void,
-  ) {}
+    recent: RecentLimits = { maxEvents: 0, maxBytes: 0 },
+  ) {
+    this.recent = new RecentEvents(recent);
+  }
 
   /** Starts after the stream's current head; messages that arrive meanwhile wait in the queue. */
   async start(): Promise<void> {
@@ -186,6 +192,7 @@ export class LiveFeed {
 
   private deliver(event: BrokerEvent): void {
     this.lastSeq = event.seq;
+    this.recent.add(event);
     for (const l of this.listeners) {
       try {
         l.onEvent(event);
@@ -196,6 +203,7 @@ export class LiveFeed {
   }
 
   private gap(reason: string): void {
+    this.recent.clear();
     for (const l of this.listeners) {
       try {
         l.onGap?.(reason);
