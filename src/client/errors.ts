@@ -37,16 +37,14 @@ export class HttpStatusError extends SSEClientError {
 
 /** What a person can do about a status, by its class: each says only what is true of it. */
 function statusAdvice(status: number): string {
-  if (status === 401 || status === 403) {
-    return 'the server refused the credentials; check the token or the headers option';
-  }
-  if (status === 404 || status === 410) return 'nothing there; check the URL and the stream name';
-  if (status === 405) return 'the server does not take this method here; check the method option';
+  if (status === 401 || status === 403) return 'check the credentials (token, headers option)';
+  if (status === 404 || status === 410) return 'check the URL and the stream name';
+  if (status === 405) return 'the server does not take this method here: check the method option';
   if (status === 408) return 'the server timed out waiting for the request; try again';
-  if (status === 429) return 'the server rate limits this client; wait before subscribing again';
-  if (status >= 500) return 'the failure is on the server side; check its logs or try again later';
-  if (status >= 300 && status < 400) return 'a redirect that was not followed; use its target URL';
-  return 'the server refused the request; check the URL, method, headers and body';
+  if (status === 429) return 'rate limited: wait before subscribing again';
+  if (status >= 500) return 'a failure on the server side: check its logs, or try again later';
+  if (status >= 300 && status < 400) return 'a redirect fetch did not follow: use its target URL';
+  return 'check the URL, method, headers and body';
 }
 
 /** HTTP 204: the server's way of saying "stop reconnecting". */

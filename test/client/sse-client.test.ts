@@ -568,7 +568,7 @@ describe('SSEClient: retry policy', () => {
     expect(messages[401]).toMatch(/credentials/);
     expect(messages[403]).toMatch(/credentials/);
     expect(messages[404]).toMatch(/URL and the stream name/);
-    expect(messages[429]).toMatch(/rate limit/);
+    expect(messages[429]).toMatch(/rate limited/);
     expect(messages[408]).toMatch(/timed out/);
     for (const status of [500, 503]) {
       expect(messages[status]).toMatch(/server side/);
