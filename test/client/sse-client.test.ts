@@ -506,12 +506,13 @@ describe('SSEClient: retry policy', () => {
     const s = await server((_req, res) => {
       startStream(res);
       res.write(':keep-alive\n\n');
-      setTimeout(() => res.end(), 150);
+      // Open far longer than maxDelayMs, so even a client stalled by a busy machine sees that.
+      setTimeout(() => res.end(), 300);
     });
     const ac = new AbortController();
     let disconnects = 0;
     const client = new SSEClient(s.origin, {
-      reconnect: { initialDelayMs: 5, maxDelayMs: 50, jitter: 0, maxRetries: 1 },
+      reconnect: { initialDelayMs: 5, maxDelayMs: 40, jitter: 0, maxRetries: 1 },
       onDisconnect: () => {
         if (++disconnects === 4) ac.abort();
       },
