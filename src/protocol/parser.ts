@@ -145,7 +145,7 @@ export class EventParser {
    * chunk is decoded in one call up to its last whole character, and its lines are found on the
    * text with native `indexOf` scans, far faster than a loop over the bytes.
    */
-  private parseBytes(b: Uint8Array): void {
+  private parseBytes(b: Uint8Array, decoded?: string): void {
     const n = b.length;
     if (n <= SHORT_CHUNK) {
       const last = new LineEnds(b).lastBefore(0);
@@ -166,8 +166,8 @@ export class EventParser {
       this.parseText(this.takeHeld());
     }
     const cut = lastCharStart(b, from);
-    if (cut > from)
-      this.parseText(decoder.decode(from === 0 && cut === n ? b : b.subarray(from, cut)));
+    if (from === 0 && cut === n) this.parseText(decoded ?? decoder.decode(b));
+    else if (cut > from) this.parseText(decoder.decode(b.subarray(from, cut)));
     if (cut < n) this.hold(b, cut, n);
   }
 
@@ -209,7 +209,7 @@ export class EventParser {
       // the last line end, found once, serves both the count and the parse.
       const ends = new LineEnds(b);
       this.countFromEnd(b, i, ends.lastBefore(i), ends);
-      this.parseBytes(b);
+      this.parseBytes(b, ends.text);
       return;
     }
     let lineBytes = this.lineBytes;
@@ -499,12 +499,16 @@ export class EventParser {
 /**
  * Finds line ends backwards in one chunk. A plain loop over the last bytes first: a chunk of small
  * events has one within a few dozen bytes. Past those (a long line, as in a large event), every
- * line end of the chunk is listed once: latin1 decoding maps each byte to one character, so
- * positions carry over, and a string's forward `indexOf` is a native memchr — unlike
- * `lastIndexOf` and `Uint8Array` searches, which go a byte at a time.
+ * line end of the chunk is listed once, with a string's forward `indexOf`, a native memchr —
+ * unlike `lastIndexOf` and `Uint8Array` searches, which go a byte at a time. The string is the
+ * chunk decoded as UTF-8, which the parse then reuses, when it has one character per byte (no
+ * character takes fewer units than bytes then, so every position carries over); otherwise a
+ * latin1 decoding, which maps each byte to one character.
  */
 class LineEnds {
   private ends: number[] | undefined; // every LF and CR of the chunk, in order
+  /** The chunk decoded as UTF-8, if the search needed it. */
+  text: string | undefined;
   constructor(private readonly b: Uint8Array) {}
 
   /** The index of the last LF or CR in b[from, to), or -1. */
@@ -516,7 +520,11 @@ class LineEnds {
       if (c === LF || c === CR) return i;
     }
     if (stop === from) return -1;
-    const ends = (this.ends ??= listLineEnds(latin1.decode(b)));
+    if (this.ends === undefined) {
+      this.text = decoder.decode(b);
+      this.ends = listLineEnds(this.text.length === b.length ? this.text : latin1.decode(b));
+    }
+    const ends = this.ends;
     // The last listed end before `stop`, by binary search.
     let lo = 0;
     let hi = ends.length;

@@ -112,7 +112,43 @@ const stream = fc
   )
   .map(([bom, parts]) => bytes(...(bom ? [[0xef, 0xbb, 0xbf]] : []), ...parts));
 
+// Long lines (large events): chunks with no line end in their last bytes take the parser's other
+// way of finding line ends, on the chunk's decoded text when it is all one byte per character.
+const longValue = fc.string({
+  unit: fc.oneof(
+    { weight: 20, arbitrary: fc.constantFrom('a', 'b', ' ', ':', '0') },
+    { weight: 1, arbitrary: fc.constantFrom('é', '€', '😀', '\0', '\uFEFF') },
+  ),
+  minLength: 60,
+  maxLength: 600,
+});
+const longPiece = fc.oneof(
+  { weight: 3, arbitrary: piece },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('data: ', 'id: ', 'event: ', ':'), longValue, lineEnd)
+      .map((p) => p.join('')),
+  },
+);
+const longStream = fc
+  .array(fc.oneof({ weight: 12, arbitrary: longPiece }, { weight: 1, arbitrary: rawBytes }), {
+    maxLength: 20,
+  })
+  .map((parts) => bytes(...parts));
+
 describe('chunking', () => {
+  it('long lines split anywhere yield the spec’s events, with and without maxEventSize', () => {
+    fc.assert(
+      fc.property(longStream, fc.array(fc.nat(3000), { maxLength: 8 }), (all, cuts) => {
+        const want = reference(all);
+        expect(parse(split(all, cuts))).toEqual(want);
+        expect(parse(split(all, cuts), { maxEventSize: 1 << 20 })).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('any split of the same bytes yields the spec’s events, with and without maxEventSize', () => {
     fc.assert(
       fc.property(stream, fc.array(fc.nat(400), { maxLength: 12 }), (all, cuts) => {
@@ -127,52 +163,58 @@ describe('chunking', () => {
     );
   });
 
-  it('with maxEventSize, throws exactly when a block’s bytes pass it, after the events before it', () => {
-    fc.assert(
-      fc.property(
-        stream,
-        fc.array(fc.nat(400), { maxLength: 12 }),
-        fc.integer({ min: 1, max: 60 }),
-        (all, cuts, limit) => {
-          // The first block whose line bytes (line ends excluded) pass the limit, by raw bytes.
-          let blockStart = 0;
-          let block = 0;
-          let line = 0;
-          let over = -1;
-          for (let i = 0; i < all.length && over < 0; i++) {
-            const c = all[i];
-            if (c !== 10 && c !== 13) {
-              line++;
-              if (++block > limit) over = blockStart;
-              continue;
+  it.each([
+    ['short lines', stream, 400, 60],
+    ['long lines', longStream, 3000, 2000],
+  ] as const)(
+    'with maxEventSize, throws exactly when a block’s bytes pass it, after the events before it (%s)',
+    (_, streams, maxCut, maxLimit) => {
+      fc.assert(
+        fc.property(
+          streams,
+          fc.array(fc.nat(maxCut), { maxLength: 12 }),
+          fc.integer({ min: 1, max: maxLimit }),
+          (all, cuts, limit) => {
+            // The first block whose line bytes (line ends excluded) pass the limit, by raw bytes.
+            let blockStart = 0;
+            let block = 0;
+            let line = 0;
+            let over = -1;
+            for (let i = 0; i < all.length && over < 0; i++) {
+              const c = all[i];
+              if (c !== 10 && c !== 13) {
+                line++;
+                if (++block > limit) over = blockStart;
+                continue;
+              }
+              if (c === 13 && all[i + 1] === 10) i++;
+              if (line === 0) {
+                block = 0;
+                blockStart = i + 1;
+              }
+              line = 0;
             }
-            if (c === 13 && all[i + 1] === 10) i++;
-            if (line === 0) {
-              block = 0;
-              blockStart = i + 1;
+            const { parser, out } = recorder({ maxEventSize: limit });
+            let threw: unknown;
+            try {
+              for (const c of split(all, cuts)) parser.feed(c);
+            } catch (err) {
+              threw = err;
             }
-            line = 0;
-          }
-          const { parser, out } = recorder({ maxEventSize: limit });
-          let threw: unknown;
-          try {
-            for (const c of split(all, cuts)) parser.feed(c);
-          } catch (err) {
-            threw = err;
-          }
-          if (over < 0) {
-            expect(threw).toBeUndefined();
-            parser.end();
-            expect(out).toEqual(reference(all));
-          } else {
-            expect(threw).toBeInstanceOf(EventTooLargeError);
-            expect(out.events).toEqual(reference(all.subarray(0, over)).events);
-          }
-        },
-      ),
-      { numRuns: 400 },
-    );
-  });
+            if (over < 0) {
+              expect(threw).toBeUndefined();
+              parser.end();
+              expect(out).toEqual(reference(all));
+            } else {
+              expect(threw).toBeInstanceOf(EventTooLargeError);
+              expect(out.events).toEqual(reference(all.subarray(0, over)).events);
+            }
+          },
+        ),
+        { numRuns: 400 },
+      );
+    },
+  );
 
   it('a CR at the end of one chunk and an LF at the start of the next are one line end', () => {
     for (const opts of [{}, { maxEventSize: 100 }]) {
