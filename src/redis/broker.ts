@@ -9,8 +9,14 @@ import type {
   HistoryResult,
 } from '../broker/types.js';
 import { Connection, isCluster, type RedisClient, type RedisCluster } from './connection.js';
-import { BrokerClosedError, BrokerReplyError, BrokerUnavailableError } from './errors.js';
+import {
+  BrokerClientClosedError,
+  BrokerClosedError,
+  BrokerReplyError,
+  BrokerUnavailableError,
+} from './errors.js';
 import { type HeadRead, LiveFeed } from './feed.js';
+import { type BrokerHealth, LinkState } from './health.js';
 import type { RecentLimits } from './recent.js';
 import { HISTORY, PUBLISH, READ } from './scripts.js';
 
@@ -19,8 +25,9 @@ export interface RedisBrokerOptions {
   url?: string;
   /**
    * A node-redis client (`createClient`) or cluster (`createCluster`) to use instead of `url`.
-   * It is connected if it is not yet, and left open by `close()`. The broker takes one more
-   * connection for pub/sub with `duplicate()`.
+   * It is connected if it is not yet (calls wait for it up to `connectTimeoutMs`), and left
+   * open by `close()`; closing it while the broker uses it makes calls fail with
+   * `BROKER_CLIENT_CLOSED`. The broker takes one more connection for pub/sub with `duplicate()`.
    */
   client?: RedisClient | RedisCluster;
   /** Starts every key and channel the broker uses; brokers with different prefixes never meet. Default 'ssekit'. */
@@ -55,6 +62,11 @@ export interface RedisBrokerOptions {
    * Default: `console.error`, once per outage for connection errors.
    */
   onError?: (error: Error) => void;
+  /**
+   * Called with 'down' when an outage starts (any connection the broker uses is lost; the same
+   * moment `onError` reports it) and with 'up' when every connection is ready again.
+   */
+  onStateChange?: (state: 'up' | 'down') => void;
 }
 
 const EPOCH_LENGTH = 10;
@@ -100,7 +112,10 @@ export class RedisBroker implements Broker {
   private readonly owned: boolean;
   private readonly sharded: boolean;
   private readonly reportError: (error: Error) => void;
-  private readonly firstConnect: Promise<unknown> | undefined;
+  /** Settles when the command connection is first ready (never rejects). */
+  private readonly firstReady: Promise<void>;
+  private everReady = false;
+  private readonly links: LinkState;
   private readonly feeds = new Map<string, LiveFeed>();
   private readonly recentLimits: RecentLimits;
   /** History reads asked for in this turn of the event loop, one per stream and id. */
@@ -110,7 +125,6 @@ export class RedisBroker implements Broker {
   /** Offered to the publish script as the epoch of a stream that has none; renewed once taken. */
   private epochCandidate = newEpoch();
   private closed = false;
-  private down = false;
 
   constructor(options: RedisBrokerOptions = {}) {
     this.keyPrefix = options.keyPrefix ?? 'ssekit';
@@ -143,14 +157,56 @@ export class RedisBroker implements Broker {
       });
     this.sharded = options.shardedPubSub ?? isCluster(client);
     this.conn = new Connection(client, this.timeoutMs, () => new TimeoutError());
-    if (this.owned) client.on('error', (err: Error) => this.connectionError(err));
-    client.on(isCluster(client) ? 'node-ready' : 'ready', () => {
-      this.down = false;
+    const onStateChange = options.onStateChange;
+    this.links = new LinkState(
+      (err) => {
+        this.reportError(new BrokerUnavailableError('', err.message || err.name, { cause: err }));
+        onStateChange?.('down');
+      },
+      () => onStateChange?.('up'),
+    );
+    this.links.track('commands', client, this.owned);
+    // A client passed in may still be connecting: calls wait for its 'ready' as for our own.
+    this.firstReady = new Promise<void>((resolve) => {
+      if (client.isReady) return resolve();
+      client.once(isCluster(client) ? 'connect' : 'ready', () => resolve());
+    }).then(() => {
+      this.everReady = true;
     });
     if (!client.isOpen) {
-      this.firstConnect = client.connect().catch((err: unknown) => {
-        if (!this.closed) this.connectionError(err as Error);
+      client.connect().catch((err: unknown) => {
+        if (!this.closed) this.links.failed(err as Error);
       });
+    }
+  }
+
+  /** Whether every connection the broker uses to Redis is ready now. */
+  get connected(): boolean {
+    return !this.closed && this.links.up;
+  }
+
+  /**
+   * Whether Redis answers: every connection the broker uses is ready and a PING comes back
+   * within `timeoutMs`. While the first connection is still being made, waits for it as calls
+   * do. For health checks (the hub's `/healthz`); never rejects.
+   */
+  async checkHealth(timeoutMs = 1000): Promise<BrokerHealth> {
+    try {
+      await this.ready('');
+      if (!this.links.up) return { healthy: false, reason: this.links.describeDown() };
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.conn.command('', ['PING']),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`PING had no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      return { healthy: true };
+    } catch (err) {
+      return { healthy: false, reason: err instanceof Error ? err.message : String(err) };
     }
   }
 
@@ -159,25 +215,21 @@ export class RedisBroker implements Broker {
     return { meta: `${tag}:meta`, history: `${tag}:history`, channel: `${tag}:live` };
   }
 
-  /** Connection errors repeat on every reconnect attempt: report the first of each outage. */
-  private connectionError(err: Error): void {
-    if (this.down || this.closed) return;
-    this.down = true;
-    this.reportError(new BrokerUnavailableError('', err.message || err.name, { cause: err }));
-  }
-
   private async ready(stream: string): Promise<void> {
     if (this.closed) throw new BrokerClosedError(stream);
     if (this.conn.ready) return;
-    if (this.firstConnect) {
+    if (!this.owned && !this.conn.client.isOpen) throw new BrokerClientClosedError(stream);
+    // The first connection may take a moment; once up, a lost connection fails calls at once.
+    if (!this.everReady) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        this.firstConnect,
+        this.firstReady,
         new Promise((resolve) => {
           timer = setTimeout(resolve, this.connectTimeoutMs);
         }),
       ]);
       clearTimeout(timer);
+      if (this.closed) throw new BrokerClosedError(stream);
       if (this.conn.ready) return;
     }
     throw new BrokerUnavailableError(stream, 'not connected');
@@ -185,6 +237,7 @@ export class RedisBroker implements Broker {
 
   private wrap(stream: string, err: unknown): Error {
     if (this.closed) return new BrokerClosedError(stream);
+    if (!this.owned && !this.conn.client.isOpen) return new BrokerClientClosedError(stream);
     if (err instanceof ErrorReply && !TRANSIENT.test(err.message))
       return new BrokerReplyError(stream, err.message);
     if (err instanceof TimeoutError) {
@@ -331,7 +384,7 @@ export class RedisBroker implements Broker {
       const client = isCluster(main)
         ? main.duplicate()
         : main.duplicate({ disableOfflineQueue: true });
-      client.on('error', (err: Error) => this.connectionError(err));
+      this.links.track('pub/sub', client, true);
       // After a reconnect (resubscribed by node-redis before 'ready'), deliver what was missed.
       const resync = () => {
         for (const feed of this.feeds.values()) void feed.catchUp();
@@ -415,6 +468,7 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.links.silence();
     this.conn.stop();
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();

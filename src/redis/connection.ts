@@ -22,6 +22,8 @@ export interface RedisClient {
   sUnsubscribe(channel: string, listener: MessageListener): Promise<void>;
   // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
   on(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
+  once(event: string, listener: (...args: any[]) => void): unknown;
   close(): Promise<void>;
   destroy(): void;
 }

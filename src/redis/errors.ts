@@ -1,7 +1,7 @@
 /** Base class of every error `RedisBroker` throws; `code` is stable, the message says what to do. */
 export class RedisBrokerError extends Error {
   constructor(
-    readonly code: 'BROKER_UNAVAILABLE' | 'BROKER_CLOSED' | 'BROKER_REPLY',
+    readonly code: 'BROKER_UNAVAILABLE' | 'BROKER_CLOSED' | 'BROKER_CLIENT_CLOSED' | 'BROKER_REPLY',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -46,6 +46,19 @@ export class BrokerClosedError extends RedisBrokerError {
       `RedisBroker is closed; stream "${stream}" cannot be used. Create a new broker.`,
     );
     this.name = 'BrokerClosedError';
+  }
+}
+
+/** The node-redis client passed to the broker was closed by its owner while the broker uses it. */
+export class BrokerClientClosedError extends RedisBrokerError {
+  declare readonly code: 'BROKER_CLIENT_CLOSED';
+  constructor(readonly stream: string) {
+    super(
+      'BROKER_CLIENT_CLOSED',
+      `The Redis client passed to RedisBroker as \`client\` has been closed, so ${stream === '' ? 'the request' : `stream "${stream}"`} cannot be served. ` +
+        'Keep that client open while the broker uses it (close the broker first), or give the broker a `url` and let it own its connections.',
+    );
+    this.name = 'BrokerClientClosedError';
   }
 }
 
