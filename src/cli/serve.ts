@@ -3,8 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createClient } from 'redis';
-import { RedisBroker, type RedisBrokerOptions } from '../redis/index.js';
+import { BrokerUnavailableError, RedisBroker } from '../redis/index.js';
 import {
   type Broker,
   InvalidStreamNameError,
@@ -37,19 +36,16 @@ type Target = ReturnType<typeof requestTarget>;
 export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   const auth = new Auth(config);
   const metrics = new HubMetrics();
-  const redis = config.redisUrl === undefined ? undefined : redisClient(config.redisUrl, log);
-  const broker: Broker = redis
-    ? new RedisBroker({
-        client: redis as unknown as RedisBrokerOptions['client'],
-        keyPrefix: config.redisPrefix,
-        maxLen: config.history,
-        onError: (err) => log.warn('redis', { error: err.message }),
-      })
-    : new MemoryBroker();
-  if (redis && !(await readyWithin(redis, 3000))) {
-    log.warn('redis is not reachable yet; /healthz answers 503 and publishes fail until it is', {
-      url: redactUrl(config.redisUrl!),
-    });
+  const redis = config.redisUrl === undefined ? undefined : redisBroker(config, log);
+  const broker: Broker = redis ?? new MemoryBroker();
+  if (redis) {
+    const health = await redis.checkHealth();
+    if (!health.healthy) {
+      log.warn('redis is not reachable yet; /healthz answers 503 and publishes fail until it is', {
+        url: redactUrl(config.redisUrl!),
+        reason: health.reason,
+      });
+    }
   }
   const historyLimits = { maxEvents: config.history, maxAgeMs: Number.POSITIVE_INFINITY };
   const cors =
@@ -268,8 +264,8 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   async function healthz(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (closing) return text(req, res, 503, 'shutting down');
     if (redis) {
-      const problem = await redisProblem(redis);
-      if (problem) return text(req, res, 503, `Redis is unreachable: ${problem}`);
+      const health = await redis.checkHealth();
+      if (!health.healthy) return text(req, res, 503, `Redis is unreachable: ${health.reason}`);
     }
     text(req, res, 200, 'ok');
   }
@@ -351,7 +347,6 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
         // Every subscriber's response ends: clients see a clean end of stream and reconnect.
         await sse.close();
         await broker.close();
-        if (redis) await redis.quit().catch(() => {});
         server.closeIdleConnections();
         // Publish requests still in flight have had their answer; nothing else is owed.
         setTimeout(() => server.closeAllConnections(), 500).unref();
@@ -429,65 +424,26 @@ function toEvent(item: unknown, where: string): PublishEvent {
   return out;
 }
 
-function redisClient(url: string, log: Logger) {
-  const client = createClient({
-    url,
-    // While Redis is away, commands fail at once (publish answers 503) instead of queueing.
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 2000,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+/**
+ * The hub's Redis broker. It owns its connections, so each outage is logged once, by it: when
+ * it starts (any connection lost) and when every connection is back.
+ */
+function redisBroker(config: ServeConfig, log: Logger): RedisBroker {
+  const url = redactUrl(config.redisUrl!);
+  return new RedisBroker({
+    url: config.redisUrl,
+    keyPrefix: config.redisPrefix,
+    maxLen: config.history,
+    onError: (err) => {
+      // An outage (no stream): what the connection said is what an operator needs.
+      if (err instanceof BrokerUnavailableError && err.stream === '') {
+        log.warn('redis unreachable', { url, error: (err.cause as Error)?.message ?? err.message });
+      } else log.warn('redis', { error: err.message });
+    },
+    onStateChange: (state) => {
+      if (state === 'up') log.info('redis reachable again', { url });
     },
   });
-  let down = false;
-  client.on('error', (err: Error) => {
-    if (!down) log.warn('redis unreachable', { url: redactUrl(url), error: err.message });
-    down = true;
-  });
-  client.on('ready', () => {
-    if (down) log.info('redis reachable again', { url: redactUrl(url) });
-    down = false;
-  });
-  return client;
-}
-
-type RedisClient = ReturnType<typeof redisClient>;
-
-/** Whether the client is ready, waiting for it at most `ms` (the broker connects it). */
-async function readyWithin(client: RedisClient, ms: number): Promise<boolean> {
-  if (client.isReady) return true;
-  let timer: NodeJS.Timeout | undefined;
-  let onReady: (() => void) | undefined;
-  const ready = await Promise.race([
-    new Promise<boolean>((resolve) => {
-      onReady = () => resolve(true);
-      client.once('ready', onReady);
-    }),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (onReady) client.off('ready', onReady);
-  return ready;
-}
-
-async function redisProblem(client: RedisClient): Promise<string | undefined> {
-  if (!client.isReady) return 'not connected';
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('PING timed out after 1 s')), 1000);
-      }),
-    ]);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export function redactUrl(url: string): string {

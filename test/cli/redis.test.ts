@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisServerPath, requireTool } from '../support/env.js';
-import { listen, publish, startHub, startRedis, stopAll } from './support.js';
+import { listen, publish, startHub, startRedis, stopAll, until } from './support.js';
 
 const hasRedis = requireTool('redis-server', redisServerPath !== undefined);
 
@@ -64,7 +64,54 @@ describe.runIf(hasRedis)('ssekit serve --redis', () => {
     }
     expect(health.status).toBe(200);
     expect((await publish(hub.url, 'h', 'y')).status).toBe(200);
-    expect(hub.stderr()).toMatch(/redis unreachable/);
+    // The broker owns the hub's connections: the outage is logged once, and its end once.
+    const outageLines = () =>
+      hub
+        .stderr()
+        .split('\n')
+        .filter((l) => /unreachable/i.test(l) && !/publish failed/.test(l));
+    expect(outageLines()).toEqual([expect.stringMatching(/WARN redis unreachable/)]);
+    await until(() => /redis reachable again/.test(hub.stderr()), 10_000, 'the recovery log');
+    expect(hub.stderr().match(/redis reachable again/g)).toHaveLength(1);
+    expect(await hub.stop()).toBe(0);
+    await back.stop();
+  });
+
+  it('answers 503 with Retry-After for an unknown stream while Redis cannot say whether it exists, and serves normally once Redis is back', async () => {
+    const own = await startRedis(redisServerPath ?? 'redis-server');
+    const hub = await startHub(['--redis', own.url]);
+    expect((await publish(hub.url, 'known', 'x')).status).toBe(200);
+    await own.stop();
+    let health = await fetch(`${hub.url}/healthz`);
+    for (let i = 0; i < 100 && health.status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await fetch(`${hub.url}/healthz`);
+    }
+    expect(health.status).toBe(503);
+
+    const unsure = await fetch(`${hub.url}/events?stream=elsewhere`);
+    expect(unsure.status).toBe(503);
+    expect(unsure.headers.get('retry-after')).toBe('1');
+    expect(await unsure.text()).toMatch(
+      /Cannot tell whether stream "elsewhere" exists: Redis is unreachable.*retry shortly/,
+    );
+
+    const back = await startRedis(redisServerPath ?? 'redis-server', own.port);
+    for (let i = 0; i < 200 && health.status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      health = await fetch(`${hub.url}/healthz`);
+    }
+    expect(health.status).toBe(200);
+    // Redis restarted empty: the stream is unknown, which the hub can now say for sure.
+    const missing = await fetch(`${hub.url}/events?stream=elsewhere`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toMatch(/Stream "elsewhere" does not exist yet/);
+    expect((await publish(hub.url, 'elsewhere', 'now it does')).status).toBe(200);
+    const sub = await listen(`${hub.url}/events?stream=elsewhere`);
+    expect(sub.response.status).toBe(200);
+    await publish(hub.url, 'elsewhere', 'live');
+    expect((await sub.waitFor(1)).map((e) => e.data)).toEqual(['live']);
+    sub.close();
     expect(await hub.stop()).toBe(0);
     await back.stop();
   });
