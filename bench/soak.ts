@@ -10,6 +10,11 @@
  *   SOAK_PAYLOAD     bytes of padding per event (default 100; 4000 in the slow variant)
  *   SOAK_CHURN_S     redis variant: mean seconds between a subscriber's random reconnects (30)
  *   SOAK_MAX_QUEUED  maxQueuedBytes (default 1 MiB; 64 KiB in the slow variant)
+ *   SOAK_RESUME_CACHE redis variant: 0 turns RedisBroker's resumeCache off (default on)
+ *   SOAK_BACKLOG     the servers' listen backlog (default 511, node's; the kernel caps it at
+ *                    net.core.somaxconn)
+ *   SOAK_TRACE       print each server's Redis call times and event-loop lag every second
+ *   SOAK_PROF        a directory: write a V8 CPU profile of each server's publishing phase
  *
  * memory: one server, MemoryBroker. redis: two servers on a private redis-server, subscribers
  * spread over both and reconnecting at random with Last-Event-ID. slow: like memory, but 10% of
@@ -18,7 +23,7 @@
  * maxQueuedBytes, and the others' latency is compared.
  * Writes bench/out/soak-<variant>.csv, .svg and .json, and prints a summary.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { RedisServer } from '../test/redis/redis-server.js';
@@ -105,6 +110,23 @@ setTimeout(() => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The kernel's TCP counters (machine-wide, Linux): connections dropped because a listener's
+ * accept queue was full, and SYNs sent again after such a drop (after 1 s, then 3, 7, 15 s…).
+ */
+function tcpDrops(): { listenOverflows: number; synRetrans: number } {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.startsWith('TcpExt:'));
+    const names = lines[at]!.split(' ');
+    const values = lines[at + 1]!.split(' ').map(Number);
+    const get = (name: string) => values[names.indexOf(name)] ?? 0;
+    return { listenOverflows: get('ListenOverflows'), synRetrans: get('TCPSynRetrans') };
+  } catch {
+    return { listenOverflows: 0, synRetrans: 0 };
+  }
+}
+
 function percentile(hist: Map<number, number>, p: number): number {
   const keys = [...hist.keys()].sort((a, b) => a - b);
   let total = 0;
@@ -151,12 +173,15 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
         PAYLOAD: String(payload),
         MAX_QUEUED: String(maxQueued),
         HISTORY: String(history),
+        RESUME_CACHE: env.SOAK_RESUME_CACHE ?? '1',
+        BACKLOG: env.SOAK_BACKLOG ?? '511',
       },
       slow ? ['--expose-gc'] : [],
     );
     servers.push(child);
     ports.push((await child.next<{ port: number }>('listening', 60_000)).port);
   }
+  const dropsBefore = tcpDrops();
   const clients: Child[] = [];
   const per = Math.ceil(SUBSCRIBERS / CLIENTS);
   for (let i = 0; i < CLIENTS; i++) {
@@ -324,6 +349,7 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
   console.log(
     `   drained in ${drainS.toFixed(1)} s${behind > 0 ? ` (${behind} events still missing)` : ''}`,
   );
+  const dropsAfter = tcpDrops();
   const endStats = await Promise.all(servers.map((s) => s.ask<Stats>({ op: 'stats' })));
   const results = await Promise.all(
     clients.map((c) => c.ask<Finish>({ op: 'finish', seq }, 120_000)),
@@ -394,6 +420,9 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     reconnects: total.reconnects,
     // Connects that waited over 1 s for their response: a full accept queue (SYN retried after 1 s, 3 s, 7 s…)
     connectsOver1s: slowConnects,
+    // Machine-wide: another program's listener on this machine counts too.
+    acceptQueueDrops: dropsAfter.listenOverflows - dropsBefore.listenOverflows,
+    synRetransmits: dropsAfter.synRetrans - dropsBefore.synRetrans,
     unexpectedDrops: total.drops,
     resets: total.resets,
     serverRssMb: {

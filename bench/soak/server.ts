@@ -5,7 +5,7 @@
  *
  * env: BROKER (memory | redis://…), STREAMS (total), PUBLISH_FROM/PUBLISH_TO (its streams),
  * RATE (events/s over its streams), PAYLOAD (bytes of padding), MAX_QUEUED (maxQueuedBytes),
- * HISTORY (events kept per stream).
+ * HISTORY (events kept per stream), BACKLOG (listen backlog), RESUME_CACHE ('0': RedisBroker without its resume cache).
  * IPC: sends {op:'listening', port}; answers {op:'stats'}, {op:'publish', on}, {op:'final'}.
  */
 import { writeFileSync } from 'node:fs';
@@ -25,7 +25,14 @@ const padding = 'p'.repeat(Number(env.PAYLOAD ?? 100));
 const timed =
   brokerUrl === 'memory'
     ? undefined
-    : timedBroker(new RedisBroker({ url: brokerUrl, onError: () => {} }));
+    : timedBroker(
+        new RedisBroker({
+          url: brokerUrl,
+          onError: () => {},
+          // RESUME_CACHE=0: every resume reads Redis (to compare with the default).
+          ...(env.RESUME_CACHE === '0' ? { resumeCache: false as const } : {}),
+        }),
+      );
 const broker = timed?.broker;
 const lag = loopLag();
 let subscribers = 0;
@@ -46,7 +53,7 @@ await Promise.all(Array.from({ length: streams }, (_, s) => sse.createStream(`s$
 
 const http = createServer(sse.handler);
 http.keepAliveTimeout = 60_000;
-http.listen(0, '127.0.0.1', () => {
+http.listen({ port: 0, host: '127.0.0.1', backlog: Number(env.BACKLOG ?? 511) }, () => {
   const addr = http.address();
   process.send?.({ op: 'listening', port: typeof addr === 'object' && addr ? addr.port : 0 });
 });
