@@ -29,7 +29,7 @@ export default defineConfig([
     entry: { 'browser/ssekit-client': 'src/client/index.ts' },
     format: ['esm'],
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     minify: true,
     sourcemap: true,
   },

@@ -11,7 +11,7 @@ const result = await build({
   minify: true,
   format: 'esm',
   platform: 'browser',
-  target: process.env.TARGET ?? 'es2020',
+  target: process.env.TARGET ?? 'es2022',
   write: false,
   metafile: true,
 });

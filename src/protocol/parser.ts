@@ -35,54 +35,54 @@ const KEEP_HELD = 64 * 1024;
  * the limit is exact in UTF-8 bytes and memory stays bounded.
  */
 export class EventParser {
-  private readonly handlers: ParserHandlers;
-  private readonly limit: number;
+  readonly #handlers: ParserHandlers;
+  readonly #limit: number;
 
   // The spec's buffers. `data` is undefined until a data line arrives in this block.
-  private lastId = '';
-  private idBuffer = '';
-  private type = '';
-  private data: string | undefined;
-  private retry: number | undefined;
+  #lastId = '';
+  #idBuffer = '';
+  #type = '';
+  #data: string | undefined;
+  #retry: number | undefined;
 
   // Line state. An unfinished line is in at most one of `pending` and `held`.
-  private pending: string[] = []; // text pieces of an unfinished line
-  private held: Uint8Array = NO_BYTES; // held[0, heldLength): bytes of an unfinished line
-  private heldLength = 0;
-  private skipLF = false; // the last line ended in CR: a leading LF belongs to it
-  private atStart = true; // a leading BOM is still to be stripped
+  #pending: string[] = []; // text pieces of an unfinished line
+  #held: Uint8Array = NO_BYTES; // held[0, heldLength): bytes of an unfinished line
+  #heldLength = 0;
+  #skipLF = false; // the last line ended in CR: a leading LF belongs to it
+  #atStart = true; // a leading BOM is still to be stripped
 
   // Byte-level accounting, only with a finite maxEventSize.
-  private lineBytes = 0;
-  private blockBytes = 0;
-  private afterCR = false;
-  private discarding = false; // skipping the rest of an oversize event
-  private carry: Uint8Array | undefined; // bytes after an overflow, parsed on the next feed
-  private highSurrogate = ''; // the first half of a pair that a text chunk ended with
+  #lineBytes = 0;
+  #blockBytes = 0;
+  #afterCR = false;
+  #discarding = false; // skipping the rest of an oversize event
+  #carry: Uint8Array | undefined; // bytes after an overflow, parsed on the next feed
+  #highSurrogate = ''; // the first half of a pair that a text chunk ended with
 
   constructor(handlers: ParserHandlers, opts: ParserOptions = {}) {
-    this.handlers = handlers;
+    this.#handlers = handlers;
     const max = opts.maxEventSize ?? Number.POSITIVE_INFINITY;
     if (!(max > 0)) throw new RangeError(`maxEventSize must be a positive number, got ${max}`);
-    this.limit = max;
+    this.#limit = max;
   }
 
   /** The last event id dispatched; set it to resume where a previous stream left off. */
   get lastEventId(): string {
-    return this.lastId;
+    return this.#lastId;
   }
   set lastEventId(id: string) {
-    this.lastId = id;
-    this.idBuffer = id;
+    this.#lastId = id;
+    this.#idBuffer = id;
   }
 
   feed(chunk: string | Uint8Array): void {
-    if (this.limit === Number.POSITIVE_INFINITY) {
-      if (typeof chunk !== 'string') this.parseBytes(chunk);
+    if (this.#limit === Number.POSITIVE_INFINITY) {
+      if (typeof chunk !== 'string') this.#parseBytes(chunk);
       else {
         // Text after bytes of the same line (rare): those bytes cannot continue in text.
-        if (this.heldLength > 0) this.parseText(this.takeHeld());
-        this.parseText(chunk);
+        if (this.#heldLength > 0) this.#parseText(this.#takeHeld());
+        this.#parseText(chunk);
       }
       return;
     }
@@ -90,25 +90,25 @@ export class EventParser {
     if (typeof chunk === 'string') {
       // A string may end between the halves of a surrogate pair: hold the high half back, so
       // the pair is encoded whole (as the same text fed in one piece would be).
-      if (this.highSurrogate !== '') {
-        chunk = this.highSurrogate + chunk;
-        this.highSurrogate = '';
+      if (this.#highSurrogate !== '') {
+        chunk = this.#highSurrogate + chunk;
+        this.#highSurrogate = '';
       }
       const last = chunk.charCodeAt(chunk.length - 1);
       if (last >= 0xd800 && last <= 0xdbff) {
-        this.highSurrogate = chunk.slice(-1);
+        this.#highSurrogate = chunk.slice(-1);
         chunk = chunk.slice(0, -1);
       }
       bytes = utf8.encode(chunk);
     } else bytes = chunk;
-    if (this.carry) {
-      const joined = new Uint8Array(this.carry.length + bytes.length);
-      joined.set(this.carry);
-      joined.set(bytes, this.carry.length);
-      this.carry = undefined;
+    if (this.#carry) {
+      const joined = new Uint8Array(this.#carry.length + bytes.length);
+      joined.set(this.#carry);
+      joined.set(bytes, this.#carry.length);
+      this.#carry = undefined;
       bytes = joined;
     }
-    this.feedCounted(bytes);
+    this.#feedCounted(bytes);
   }
 
   /** The stream ended: an event without its closing blank line is discarded, as the spec says. */
@@ -118,25 +118,25 @@ export class EventParser {
 
   /** Drop the partial line and event and the BOM state, keeping `lastEventId` for a reconnect. */
   reset(): void {
-    this.clearEvent();
-    this.atStart = true;
-    this.lineBytes = 0;
-    this.blockBytes = 0;
-    this.afterCR = false;
-    this.discarding = false;
-    this.carry = undefined;
-    this.highSurrogate = '';
+    this.#clearEvent();
+    this.#atStart = true;
+    this.#lineBytes = 0;
+    this.#blockBytes = 0;
+    this.#afterCR = false;
+    this.#discarding = false;
+    this.#carry = undefined;
+    this.#highSurrogate = '';
   }
 
-  private clearEvent(): void {
-    this.idBuffer = this.lastId;
-    this.type = '';
-    this.data = undefined;
-    this.retry = undefined;
-    this.pending.length = 0;
-    this.heldLength = 0;
-    if (this.held.length > KEEP_HELD) this.held = NO_BYTES;
-    this.skipLF = false;
+  #clearEvent(): void {
+    this.#idBuffer = this.#lastId;
+    this.#type = '';
+    this.#data = undefined;
+    this.#retry = undefined;
+    this.#pending.length = 0;
+    this.#heldLength = 0;
+    if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
+    this.#skipLF = false;
   }
 
   /**
@@ -145,75 +145,75 @@ export class EventParser {
    * chunk is decoded in one call up to its last whole character, and its lines are found on the
    * text with native `indexOf` scans, far faster than a loop over the bytes.
    */
-  private parseBytes(b: Uint8Array, decoded?: string): void {
+  #parseBytes(b: Uint8Array, decoded?: string): void {
     const n = b.length;
     if (n <= SHORT_CHUNK) {
       const last = new LineEnds(b).lastBefore(0);
       if (last < 0) {
-        this.hold(b, 0, n);
+        this.#hold(b, 0, n);
         return;
       }
-      this.hold(b, 0, last + 1);
-      this.parseText(this.takeHeld());
-      if (last + 1 < n) this.hold(b, last + 1, n);
+      this.#hold(b, 0, last + 1);
+      this.#parseText(this.#takeHeld());
+      if (last + 1 < n) this.#hold(b, last + 1, n);
       return;
     }
     let from = 0;
-    if (this.heldLength > 0) {
+    if (this.#heldLength > 0) {
       // The held bytes may end inside a character: its continuation bytes start this chunk.
       while (from < 3 && isContinuation(b[from]!)) from++;
-      this.hold(b, 0, from);
-      this.parseText(this.takeHeld());
+      this.#hold(b, 0, from);
+      this.#parseText(this.#takeHeld());
     }
     const cut = lastCharStart(b, from);
-    if (from === 0 && cut === n) this.parseText(decoded ?? decoder.decode(b));
-    else if (cut > from) this.parseText(decoder.decode(b.subarray(from, cut)));
-    if (cut < n) this.hold(b, cut, n);
+    if (from === 0 && cut === n) this.#parseText(decoded ?? decoder.decode(b));
+    else if (cut > from) this.#parseText(decoder.decode(b.subarray(from, cut)));
+    if (cut < n) this.#hold(b, cut, n);
   }
 
   /** Append b[from, to) to the held bytes, growing the buffer by doubling. */
-  private hold(b: Uint8Array, from: number, to: number): void {
-    const need = this.heldLength + (to - from);
-    if (need > this.held.length) {
-      const grown = new Uint8Array(Math.max(need, 2 * this.held.length, 256));
-      grown.set(this.held.subarray(0, this.heldLength));
-      this.held = grown;
+  #hold(b: Uint8Array, from: number, to: number): void {
+    const need = this.#heldLength + (to - from);
+    if (need > this.#held.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.#held.length, 256));
+      grown.set(this.#held.subarray(0, this.#heldLength));
+      this.#held = grown;
     }
-    this.held.set(from === 0 && to === b.length ? b : b.subarray(from, to), this.heldLength);
-    this.heldLength = need;
+    this.#held.set(from === 0 && to === b.length ? b : b.subarray(from, to), this.#heldLength);
+    this.#heldLength = need;
   }
 
   /** The held bytes as text, emptying the buffer. */
-  private takeHeld(): string {
+  #takeHeld(): string {
     // Held bytes are a line's start or whole lines; decoding them alone is exact even if they
     // end inside a character: no later byte could finish it (see parseBytes).
-    const text = decoder.decode(this.held.subarray(0, this.heldLength));
-    this.heldLength = 0;
-    if (this.held.length > KEEP_HELD) this.held = NO_BYTES;
+    const text = decoder.decode(this.#held.subarray(0, this.#heldLength));
+    this.#heldLength = 0;
+    if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
     return text;
   }
 
   /** Count line and block sizes on the raw bytes; parse what is within the limit. */
-  private feedCounted(b: Uint8Array): void {
+  #feedCounted(b: Uint8Array): void {
     const n = b.length;
-    const limit = this.limit;
+    const limit = this.#limit;
     let i = 0;
-    let from = this.discarding ? -1 : 0; // where the bytes to parse start
-    let blockStart = this.blockBytes === 0 ? 0 : -1; // -1: the block began in an earlier chunk
-    if (this.afterCR && n > 0) {
-      this.afterCR = false;
+    let from = this.#discarding ? -1 : 0; // where the bytes to parse start
+    let blockStart = this.#blockBytes === 0 ? 0 : -1; // -1: the block began in an earlier chunk
+    if (this.#afterCR && n > 0) {
+      this.#afterCR = false;
       if (b[0] === LF) i = 1;
     }
-    if (from === 0 && this.blockBytes + (n - i) <= limit) {
+    if (from === 0 && this.#blockBytes + (n - i) <= limit) {
       // This chunk cannot take the event past the limit: only the sizes at its end matter, and
       // the last line end, found once, serves both the count and the parse.
       const ends = new LineEnds(b);
-      this.countFromEnd(b, i, ends.lastBefore(i), ends);
-      this.parseBytes(b, ends.text);
+      this.#countFromEnd(b, i, ends.lastBefore(i), ends);
+      this.#parseBytes(b, ends.text);
       return;
     }
-    let lineBytes = this.lineBytes;
-    let blockBytes = this.blockBytes;
+    let lineBytes = this.#lineBytes;
+    let blockBytes = this.#blockBytes;
     let lineStart = i;
     // A plain loop over the bytes: lines are short in the common case, where a native indexOf
     // per line costs more than it saves.
@@ -222,24 +222,24 @@ export class EventParser {
       if (c !== LF && c !== CR) continue;
       lineBytes += i - lineStart;
       blockBytes += i - lineStart;
-      if (blockBytes > limit && !this.discarding) {
-        this.lineBytes = lineBytes;
-        this.blockBytes = blockBytes;
-        this.overflow(b, from, blockStart, i);
+      if (blockBytes > limit && !this.#discarding) {
+        this.#lineBytes = lineBytes;
+        this.#blockBytes = blockBytes;
+        this.#overflow(b, from, blockStart, i);
       }
       let next = i + 1;
       if (c === CR) {
         if (next < n) {
           if (b[next] === LF) next++;
-        } else this.afterCR = true;
+        } else this.#afterCR = true;
       }
       if (lineBytes === 0) {
         // A blank line ends the block (dispatch, at the text level).
         blockBytes = 0;
         blockStart = next;
-        if (this.discarding) {
-          this.discarding = false;
-          this.skipLF = this.afterCR;
+        if (this.#discarding) {
+          this.#discarding = false;
+          this.#skipLF = this.#afterCR;
           from = next;
         }
       }
@@ -249,11 +249,11 @@ export class EventParser {
     }
     lineBytes += n - lineStart;
     blockBytes += n - lineStart;
-    this.lineBytes = lineBytes;
-    this.blockBytes = blockBytes;
-    if (blockBytes > limit && !this.discarding) this.overflow(b, from, blockStart, n);
+    this.#lineBytes = lineBytes;
+    this.#blockBytes = blockBytes;
+    if (blockBytes > limit && !this.#discarding) this.#overflow(b, from, blockStart, n);
     if (from >= 0 && from < n) {
-      this.parseBytes(from === 0 ? b : b.subarray(from));
+      this.#parseBytes(from === 0 ? b : b.subarray(from));
     }
   }
 
@@ -262,15 +262,15 @@ export class EventParser {
    * found by walking back from there to the last blank line: for small events that is a few
    * dozen bytes, whatever the chunk size.
    */
-  private countFromEnd(b: Uint8Array, i0: number, j: number, ends: LineEnds): void {
+  #countFromEnd(b: Uint8Array, i0: number, j: number, ends: LineEnds): void {
     const n = b.length;
     if (j < i0) {
       // No line end: the current line goes on.
-      this.lineBytes += n - i0;
-      this.blockBytes += n - i0;
+      this.#lineBytes += n - i0;
+      this.#blockBytes += n - i0;
       return;
     }
-    this.afterCR = j === n - 1 && b[j] === CR;
+    this.#afterCR = j === n - 1 && b[j] === CR;
     const tail = n - 1 - j; // the unfinished last line
     let content = tail; // content bytes of the block's lines after the point reached so far
     let end = j; // the last byte of a line end
@@ -283,76 +283,76 @@ export class EventParser {
       const len = first - 1 - k; // content of the line this line end closes
       if (k < i0) {
         // That line began before this chunk.
-        if (len === 0 && this.lineBytes === 0)
-          this.blockBytes = content; // it was blank
-        else this.blockBytes += content + len;
+        if (len === 0 && this.#lineBytes === 0)
+          this.#blockBytes = content; // it was blank
+        else this.#blockBytes += content + len;
         break;
       }
       if (len === 0) {
-        this.blockBytes = content; // a blank line: the block started after it
+        this.#blockBytes = content; // a blank line: the block started after it
         break;
       }
       content += len;
       end = k;
     }
-    this.lineBytes = tail;
+    this.#lineBytes = tail;
   }
 
-  private overflow(b: Uint8Array, from: number, blockStart: number, stop: number): never {
+  #overflow(b: Uint8Array, from: number, blockStart: number, stop: number): never {
     // Events that ended before the oversize one still go out, in order.
     if (from >= 0 && blockStart > from) {
-      this.parseBytes(b.subarray(from, blockStart));
+      this.#parseBytes(b.subarray(from, blockStart));
     }
-    this.clearEvent();
-    this.discarding = true;
-    this.lineBytes = 1; // mid-line: the next blank line ends the oversize event
-    if (stop < b.length) this.carry = b.subarray(stop);
-    throw new EventTooLargeError(this.limit);
+    this.#clearEvent();
+    this.#discarding = true;
+    this.#lineBytes = 1; // mid-line: the next blank line ends the oversize event
+    if (stop < b.length) this.#carry = b.subarray(stop);
+    throw new EventTooLargeError(this.#limit);
   }
 
-  private parseText(s: string): void {
+  #parseText(s: string): void {
     const n = s.length;
     let pos = 0;
     if (n === 0) return;
-    if (this.atStart) {
-      this.atStart = false;
+    if (this.#atStart) {
+      this.#atStart = false;
       // "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
       if (s.charCodeAt(0) === 0xfeff) pos = 1;
     }
-    if (this.skipLF && pos < n) {
-      this.skipLF = false;
+    if (this.#skipLF && pos < n) {
+      this.#skipLF = false;
       if (s.charCodeAt(pos) === LF) pos++;
     }
     // Each indexOf result is kept until the scan passes it, so a stream without CR costs one
     // CR search per chunk, and each line one LF search.
     let lf = stringIndexOrEnd(s, '\n', pos);
     let cr = stringIndexOrEnd(s, '\r', pos);
-    if (this.pending.length > 0 && pos < n) {
+    if (this.#pending.length > 0 && pos < n) {
       const end = Math.min(lf, cr);
       if (end === n) {
-        this.pending.push(pos === 0 ? s : s.slice(pos));
+        this.#pending.push(pos === 0 ? s : s.slice(pos));
         return;
       }
-      this.pending.push(s.slice(pos, end));
-      const line = this.pending.join('');
-      this.pending.length = 0;
-      this.line(line, 0, line.length);
-      pos = this.afterLineEnd(s, end, cr);
+      this.#pending.push(s.slice(pos, end));
+      const line = this.#pending.join('');
+      this.#pending.length = 0;
+      this.#line(line, 0, line.length);
+      pos = this.#afterLineEnd(s, end, cr);
       if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
       if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
     }
     if (cr === n) {
-      this.linesLF(s, pos);
+      this.#linesLF(s, pos);
       return;
     }
     while (pos < n) {
       const end = Math.min(lf, cr);
       if (end === n) {
-        this.pending.push(pos === 0 ? s : s.slice(pos));
+        this.#pending.push(pos === 0 ? s : s.slice(pos));
         return;
       }
-      this.line(s, pos, end);
-      pos = this.afterLineEnd(s, end, cr);
+      this.#line(s, pos, end);
+      pos = this.#afterLineEnd(s, end, cr);
       if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
       if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
     }
@@ -365,42 +365,42 @@ export class EventParser {
    * only data line (`data: x\n\n`), dispatched at once, which saves a search, a call and a
    * concatenation per event.
    */
-  private linesLF(s: string, pos: number): void {
+  #linesLF(s: string, pos: number): void {
     let lf = s.indexOf('\n', pos);
     while (lf >= 0) {
       const c = s.charCodeAt(pos);
       if (
         c === 100 && // d
         s.charCodeAt(lf + 1) === LF &&
-        this.data === undefined &&
+        this.#data === undefined &&
         s.charCodeAt(pos + 1) === 97 &&
         s.charCodeAt(pos + 2) === 116 &&
         s.charCodeAt(pos + 3) === 97 &&
         isNameEnd(s, pos + 4, lf)
       ) {
-        this.data = value(s, pos + 4, lf);
-        this.dispatch();
+        this.#data = value(s, pos + 4, lf);
+        this.#dispatch();
         pos = lf + 2;
       } else {
         if (c === 105 && s.charCodeAt(pos + 1) === 100 && isNameEnd(s, pos + 2, lf)) {
           // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
           // to the field value."
-          if (!hasNul(s, pos + 2, lf)) this.idBuffer = value(s, pos + 2, lf);
-        } else this.line(s, pos, lf);
+          if (!hasNul(s, pos + 2, lf)) this.#idBuffer = value(s, pos + 2, lf);
+        } else this.#line(s, pos, lf);
         pos = lf + 1;
       }
       lf = s.indexOf('\n', pos);
     }
-    if (pos < s.length) this.pending.push(pos === 0 ? s : s.slice(pos));
+    if (pos < s.length) this.#pending.push(pos === 0 ? s : s.slice(pos));
   }
 
   /** Where the next line starts, after the line end at `end`. */
-  private afterLineEnd(s: string, end: number, cr: number): number {
+  #afterLineEnd(s: string, end: number, cr: number): number {
     // "Lines must be separated by either a CRLF pair, a single LF, or a single CR."
     const next = end + 1;
     if (end !== cr) return next;
     if (next === s.length) {
-      this.skipLF = true; // the LF of a CRLF may start the next chunk
+      this.#skipLF = true; // the LF of a CRLF may start the next chunk
       return next;
     }
     return s.charCodeAt(next) === LF ? next + 1 : next;
@@ -410,10 +410,10 @@ export class EventParser {
    * One line, s[start, end). The character at `end` is a line end (or past the string), so the
    * name checks below never match across the end of the line.
    */
-  private line(s: string, start: number, end: number): void {
+  #line(s: string, start: number, end: number): void {
     // "If the line is empty (a blank line): Dispatch the event."
     if (start === end) {
-      this.dispatch();
+      this.#dispatch();
       return;
     }
     // "If the line contains a U+003A COLON character: Collect the characters on the line before
@@ -422,7 +422,7 @@ export class EventParser {
     switch (s.charCodeAt(start)) {
       case COLON:
         // "If the line starts with a U+003A COLON character: Ignore the line." — a comment.
-        if (this.handlers.onComment) this.handlers.onComment(value(s, start, end));
+        if (this.#handlers.onComment) this.#handlers.onComment(value(s, start, end));
         return;
       case 100: // d
         if (
@@ -434,14 +434,14 @@ export class EventParser {
           // "Append the field value to the data buffer, then append a single U+000A LINE FEED"
           // — kept as lines joined with LF, which is the same once the last LF is removed.
           const v = value(s, start + 4, end);
-          this.data = this.data === undefined ? v : `${this.data}\n${v}`;
+          this.#data = this.#data === undefined ? v : `${this.#data}\n${v}`;
         }
         return;
       case 105: // i
         if (s.charCodeAt(start + 1) === 100 && isNameEnd(s, start + 2, end)) {
           // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
           // to the field value. Otherwise, ignore the field."
-          if (!hasNul(s, start + 2, end)) this.idBuffer = value(s, start + 2, end);
+          if (!hasNul(s, start + 2, end)) this.#idBuffer = value(s, start + 2, end);
         }
         return;
       case 101: // e
@@ -453,7 +453,7 @@ export class EventParser {
           isNameEnd(s, start + 5, end)
         ) {
           // "Set the event type buffer to the field value."
-          this.type = value(s, start + 5, end);
+          this.#type = value(s, start + 5, end);
         }
         return;
       case 114: // r
@@ -469,8 +469,8 @@ export class EventParser {
           // an integer in base ten, and set the event stream's reconnection time to that integer.
           // Otherwise, ignore the field."
           if (isDigits(v)) {
-            this.retry = Number(v);
-            this.handlers.onRetry?.(this.retry);
+            this.#retry = Number(v);
+            this.#handlers.onRetry?.(this.#retry);
           }
         }
         return;
@@ -478,21 +478,21 @@ export class EventParser {
     // "Otherwise: The field is ignored."
   }
 
-  private dispatch(): void {
+  #dispatch(): void {
     // "Set the last event ID string of the event source to the value of the last event ID buffer."
-    this.lastId = this.idBuffer;
-    const data = this.data;
-    const type = this.type;
-    const retry = this.retry;
-    this.data = undefined;
-    this.type = '';
-    this.retry = undefined;
+    this.#lastId = this.#idBuffer;
+    const data = this.#data;
+    const type = this.#type;
+    const retry = this.#retry;
+    this.#data = undefined;
+    this.#type = '';
+    this.#retry = undefined;
     // "If the data buffer is an empty string, set the data buffer and the event type buffer to
     // the empty string and return."
     if (data === undefined) return;
-    const event: SSEEvent = { id: this.lastId, event: type === '' ? 'message' : type, data };
+    const event: SSEEvent = { id: this.#lastId, event: type === '' ? 'message' : type, data };
     if (retry !== undefined) event.retry = retry;
-    this.handlers.onEvent(event);
+    this.#handlers.onEvent(event);
   }
 }
 
@@ -506,25 +506,28 @@ export class EventParser {
  * latin1 decoding, which maps each byte to one character.
  */
 class LineEnds {
-  private ends: number[] | undefined; // every LF and CR of the chunk, in order
+  #ends: number[] | undefined; // every LF and CR of the chunk, in order
   /** The chunk decoded as UTF-8, if the search needed it. */
   text: string | undefined;
-  constructor(private readonly b: Uint8Array) {}
+  readonly #b: Uint8Array;
+  constructor(b: Uint8Array) {
+    this.#b = b;
+  }
 
   /** The index of the last LF or CR in b[from, to), or -1. */
-  lastBefore(from: number, to = this.b.length): number {
-    const b = this.b;
+  lastBefore(from: number, to = this.#b.length): number {
+    const b = this.#b;
     const stop = to - from > TAIL_SCAN ? to - TAIL_SCAN : from;
     for (let i = to - 1; i >= stop; i--) {
       const c = b[i];
       if (c === LF || c === CR) return i;
     }
     if (stop === from) return -1;
-    if (this.ends === undefined) {
+    if (this.#ends === undefined) {
       this.text = decoder.decode(b);
-      this.ends = listLineEnds(this.text.length === b.length ? this.text : latin1.decode(b));
+      this.#ends = listLineEnds(this.text.length === b.length ? this.text : latin1.decode(b));
     }
-    const ends = this.ends;
+    const ends = this.#ends;
     // The last listed end before `stop`, by binary search.
     let lo = 0;
     let hi = ends.length;

@@ -89,7 +89,7 @@ describe.skipIf(!run)('in headless Chromium', () => {
       minify: true,
       format: 'esm',
       platform: 'browser',
-      target: 'es2020',
+      target: 'es2022',
       write: false,
     });
     bundle = out.outputFiles[0]!.contents;
