@@ -39,24 +39,25 @@ export class EventSource extends EventTarget {
   declare readonly OPEN: 1;
   declare readonly CLOSED: 2;
 
-  // `declare` fields: set in the constructor or later, with no initializer code in the bundle.
+  // `declare`: set in the constructor, with no initializer code in the bundle. The `#` fields
+  // below get short names from the minifier, which it cannot give `private` ones.
   declare readonly url: string;
   declare readonly withCredentials: boolean;
-  private state: number = CONNECTING;
-  declare private readonly init: EventSourceInit;
-  declare private readonly parser: EventParser;
+  #state: number = CONNECTING;
+  readonly #init: EventSourceInit;
+  readonly #parser: EventParser;
   // "reconnection time … an implementation-defined value, probably in the region of a few seconds"
-  private reconnectionTime = 3000;
-  private origin = '';
-  declare private controller: AbortController | undefined;
-  declare private timer: ReturnType<typeof setTimeout> | undefined;
-  private handlers: Record<string, { fn: Handler; listener: (e: Event) => void } | undefined> = {};
+  #reconnectionTime = 3000;
+  #origin = '';
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #handlers: Record<string, { fn: Handler; listener: (e: Event) => void } | undefined> = {};
   /**
    * Every event type a listener was ever added for: an event of any other type would reach no
    * one, so no MessageEvent is built for it. Types are never taken out (a `once` or `signal`
    * listener leaves without a call to removeEventListener), so this can only err toward building.
    */
-  private listened = new Set<string>();
+  #listened = new Set<string>();
 
   constructor(url: string | URL, init: EventSourceInit = {}) {
     super();
@@ -73,20 +74,20 @@ export class EventSource extends EventTarget {
     }
     this.url = parsed.href;
     this.withCredentials = init.withCredentials === true;
-    this.init = init;
-    this.parser = new EventParser({
+    this.#init = init;
+    this.#parser = new EventParser({
       onEvent: (e) => {
         // "If the readyState attribute is set to a value other than CLOSED, dispatch the event."
-        if (this.state === CLOSED || !this.listened.has(e.event)) return;
+        if (this.#state === CLOSED || !this.#listened.has(e.event)) return;
         this.dispatchEvent(
-          new MessageEvent(e.event, { data: e.data, lastEventId: e.id, origin: this.origin }),
+          new MessageEvent(e.event, { data: e.data, lastEventId: e.id, origin: this.#origin }),
         );
       },
       onRetry: (ms) => {
-        this.reconnectionTime = ms;
+        this.#reconnectionTime = ms;
       },
     });
-    this.connect();
+    this.#connect();
   }
 
   override addEventListener(
@@ -98,47 +99,47 @@ export class EventSource extends EventTarget {
       | null,
     options?: boolean | AddEventListenerOptions,
   ): void {
-    this.listened.add(type);
+    this.#listened.add(type);
     super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   get readyState(): number {
-    return this.state;
+    return this.#state;
   }
 
   get onopen(): Handler {
-    return this.getHandler('open');
+    return this.#getHandler('open');
   }
   set onopen(fn: Handler) {
-    this.setHandler('open', fn);
+    this.#setHandler('open', fn);
   }
   get onmessage(): MessageHandler {
-    return this.getHandler('message') as MessageHandler;
+    return this.#getHandler('message') as MessageHandler;
   }
   set onmessage(fn: MessageHandler) {
-    this.setHandler('message', fn as Handler);
+    this.#setHandler('message', fn as Handler);
   }
   get onerror(): Handler {
-    return this.getHandler('error');
+    return this.#getHandler('error');
   }
   set onerror(fn: Handler) {
-    this.setHandler('error', fn);
+    this.#setHandler('error', fn);
   }
 
   /** "Abort any instances of the fetch algorithm started for this EventSource object, and set the readyState attribute to CLOSED." */
   close(): void {
-    this.state = CLOSED;
-    clearTimeout(this.timer);
-    this.controller?.abort();
+    this.#state = CLOSED;
+    clearTimeout(this.#timer);
+    this.#controller?.abort();
   }
 
-  private async connect(): Promise<void> {
+  async #connect(): Promise<void> {
     const controller = new AbortController();
-    this.controller = controller;
+    this.#controller = controller;
     let res: Response;
     try {
-      const headers = await requestHeaders(this.init.headers, this.parser.lastEventId);
-      const fetchFn = this.init.fetch ?? globalThis.fetch;
+      const headers = await requestHeaders(this.#init.headers, this.#parser.lastEventId);
+      const fetchFn = this.#init.fetch ?? globalThis.fetch;
       res = await fetchFn(this.url, {
         headers,
         mode: 'cors',
@@ -149,7 +150,7 @@ export class EventSource extends EventTarget {
     } catch {
       // "If res is an aborted network error, then fail the connection. Otherwise, if res is a
       // network error, then reestablish the connection."
-      if (!controller.signal.aborted) this.reestablish();
+      if (!controller.signal.aborted) this.#reestablish();
       return;
     }
     if (controller.signal.aborted) {
@@ -160,69 +161,69 @@ export class EventSource extends EventTarget {
     // fail the connection."
     if (res.status !== 200 || !isEventStream(res.headers.get('content-type') ?? '') || !res.body) {
       res.body?.cancel().catch(() => {});
-      this.fail();
+      this.#fail();
       return;
     }
     // The origin of the event stream's final URL, after any redirects.
-    this.origin = new URL(res.url || this.url).origin;
-    this.announce();
+    this.#origin = new URL(res.url || this.url).origin;
+    this.#announce();
     const reader = res.body.getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || this.state === CLOSED) break;
-        this.parser.feed(value);
+        if (done || this.#state === CLOSED) break;
+        this.#parser.feed(value);
       }
     } catch {
       // A network error mid-stream: reconnect, as when the stream ends.
     }
     reader.cancel().catch(() => {});
-    this.parser.reset();
-    this.reestablish();
+    this.#parser.reset();
+    this.#reestablish();
   }
 
   /** "Announce the connection": readyState OPEN, then an `open` event. */
-  private announce(): void {
-    if (this.state === CLOSED) return;
-    this.state = OPEN;
+  #announce(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = OPEN;
     this.dispatchEvent(new Event('open'));
   }
 
   /** "Fail the connection": readyState CLOSED, then an `error` event; no more reconnects. */
-  private fail(): void {
-    if (this.state === CLOSED) return;
-    this.state = CLOSED;
+  #fail(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
     this.dispatchEvent(new Event('error'));
   }
 
   /** "Reestablish the connection": readyState CONNECTING, an `error` event, wait, connect again. */
-  private reestablish(): void {
-    if (this.state === CLOSED) return;
-    this.state = CONNECTING;
+  #reestablish(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CONNECTING;
     this.dispatchEvent(new Event('error'));
-    if (this.state !== CONNECTING) return;
-    this.timer = setTimeout(
+    if (this.#state !== CONNECTING) return;
+    this.#timer = setTimeout(
       () => {
-        this.timer = undefined;
-        if (this.state === CONNECTING) this.connect();
+        this.#timer = undefined;
+        if (this.#state === CONNECTING) this.#connect();
       },
-      Math.min(this.reconnectionTime, MAX_TIMER_MS),
+      Math.min(this.#reconnectionTime, MAX_TIMER_MS),
     );
   }
 
-  private getHandler(type: string): Handler {
-    return this.handlers[type]?.fn ?? null;
+  #getHandler(type: string): Handler {
+    return this.#handlers[type]?.fn ?? null;
   }
 
   /** An event handler attribute: one listener, added when first set, removed when set to null. */
-  private setHandler(type: string, fn: Handler): void {
-    const slot = this.handlers[type];
+  #setHandler(type: string, fn: Handler): void {
+    const slot = this.#handlers[type];
     const value = typeof fn === 'function' ? fn : null;
     if (slot) {
       slot.fn = value;
       if (value === null) {
         this.removeEventListener(type, slot.listener);
-        this.handlers[type] = undefined;
+        this.#handlers[type] = undefined;
       }
     } else if (value !== null) {
       const entry = {
@@ -231,7 +232,7 @@ export class EventSource extends EventTarget {
           entry.fn?.call(this, e);
         },
       };
-      this.handlers[type] = entry;
+      this.#handlers[type] = entry;
       this.addEventListener(type, entry.listener);
     }
   }

@@ -13,25 +13,25 @@ const EVENTS_HIGH_WATER_MARK = 256;
  * iterator; it reconnects with backoff and resumes from the last event id.
  */
 export class SSEClient {
-  // `declare` fields: set in the constructor, with no initializer code in the bundle.
+  // `#` fields: the minifier shortens their names, which it cannot do for `private` ones.
   /** The id every URL resumes from until a subscription to it has seen one of its own. */
-  declare private seed: string;
+  #seed: string;
   /** The newest last event id any subscription saw. */
-  declare private newest: string;
+  #newest: string;
   /** The last event id per subscribed URL (one per stream), so streams never trade ids. */
-  declare private ids: Map<string, string>;
-  declare private readonly url: URL;
-  declare private readonly options: ClientOptions;
-  declare private readonly backoff: BackoffSettings | false;
-  private readonly controllers = new Set<AbortController>();
-  private open = 0;
+  #ids: Map<string, string>;
+  readonly #url: URL;
+  readonly #options: ClientOptions;
+  readonly #backoff: BackoffSettings | false;
+  readonly #controllers = new Set<AbortController>();
+  #open = 0;
 
   constructor(url: string | URL, options: ClientOptions = {}) {
-    this.url = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
-    this.options = options;
-    this.seed = this.newest = options.lastEventId ?? '';
-    this.ids = new Map();
-    this.backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
+    this.#url = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
+    this.#options = options;
+    this.#seed = this.#newest = options.lastEventId ?? '';
+    this.#ids = new Map();
+    this.#backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
     checkBody(options.method ?? 'GET', options.body);
   }
 
@@ -41,16 +41,16 @@ export class SSEClient {
    * any stream, start from the id set ('' for a fresh start).
    */
   get lastEventId(): string {
-    return this.newest;
+    return this.#newest;
   }
   set lastEventId(id: string) {
-    this.seed = this.newest = id;
-    this.ids.clear();
+    this.#seed = this.#newest = id;
+    this.#ids.clear();
   }
 
   /** Whether a subscription currently has an accepted connection. */
   get connected(): boolean {
-    return this.open > 0;
+    return this.#open > 0;
   }
 
   /** Subscribe to `stream` (as `?stream=NAME`); resolves when aborted or unsubscribed. */
@@ -59,13 +59,13 @@ export class SSEClient {
     handler: (e: SSEEvent) => void,
     opts: SubscribeOptions = {},
   ): Promise<void> {
-    const url = this.streamUrl(stream);
-    return this.run(url, this.sink(url, handler), opts.signal);
+    const url = this.#streamUrl(stream);
+    return this.#run(url, this.#sink(url, handler), opts.signal);
   }
 
   /** Subscribe to the URL as it is. */
   subscribeRaw(handler: (e: SSEEvent) => void, opts: SubscribeOptions = {}): Promise<void> {
-    return this.run(this.url.href, this.sink(this.url.href, handler), opts.signal);
+    return this.#run(this.#url.href, this.#sink(this.#url.href, handler), opts.signal);
   }
 
   /**
@@ -75,8 +75,8 @@ export class SSEClient {
   events(stream?: string, opts: SubscribeOptions = {}): AsyncIterableIterator<SSEEvent> {
     const queue = new EventQueue(EVENTS_HIGH_WATER_MARK);
     const controller = new AbortController();
-    const url = stream === undefined ? this.url.href : this.streamUrl(stream);
-    const sink = this.sink(url, (e) => queue.push(e));
+    const url = stream === undefined ? this.#url.href : this.#streamUrl(stream);
+    const sink = this.#sink(url, (e) => queue.push(e));
     sink.pause = () => queue.pause();
     let running: Promise<void> | undefined;
     // An abort ends the iteration at once, dropping what is buffered.
@@ -85,7 +85,7 @@ export class SSEClient {
       next: () => {
         if (!running) {
           opts.signal?.addEventListener('abort', onAbort);
-          running = this.run(url, sink, opts.signal, controller).then(
+          running = this.#run(url, sink, opts.signal, controller).then(
             () => queue.end(),
             (error) => queue.end(error),
           );
@@ -106,33 +106,33 @@ export class SSEClient {
 
   /** End every subscription of this client. */
   unsubscribe(): void {
-    for (const c of this.controllers) c.abort();
+    for (const c of this.#controllers) c.abort();
   }
 
-  private streamUrl(stream: string): string {
-    const u = new URL(this.url);
-    u.searchParams.set(this.options.streamParam ?? 'stream', stream);
+  #streamUrl(stream: string): string {
+    const u = new URL(this.#url);
+    u.searchParams.set(this.#options.streamParam ?? 'stream', stream);
     return u.href;
   }
 
   /** Where the events of a subscription to `url` go; it keeps that URL's last event id. */
-  private sink(url: string, handler: (e: SSEEvent) => void): StreamSink {
+  #sink(url: string, handler: (e: SSEEvent) => void): StreamSink {
     return {
       event: (e) => {
-        this.newest = e.id;
+        this.#newest = e.id;
         handler(e);
       },
       connected: (open) => {
-        this.open += open ? 1 : -1;
+        this.#open += open ? 1 : -1;
       },
       lastEventId: (id) => {
-        this.newest = id;
-        this.ids.set(url, id);
+        this.#newest = id;
+        this.#ids.set(url, id);
       },
     };
   }
 
-  private async run(
+  async #run(
     url: string,
     sink: StreamSink,
     signal: AbortSignal | undefined,
@@ -141,15 +141,15 @@ export class SSEClient {
     if (signal?.aborted) return;
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort);
-    this.controllers.add(controller);
-    const o = this.options;
+    this.#controllers.add(controller);
+    const o = this.#options;
     const setup: StreamSetup = {
       url,
       method: o.method ?? 'GET',
       headers: o.headers,
       body: o.body,
       fetch: o.fetch ?? globalThis.fetch,
-      backoff: this.backoff,
+      backoff: this.#backoff,
       maxEventSize: o.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE,
       base64: o.encodingBase64 === true,
       validator: o.responseValidator,
@@ -157,10 +157,10 @@ export class SSEClient {
       onDisconnect: o.onDisconnect,
     };
     try {
-      await runStream(setup, sink, controller.signal, this.ids.get(url) ?? this.seed);
+      await runStream(setup, sink, controller.signal, this.#ids.get(url) ?? this.#seed);
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.controllers.delete(controller);
+      this.#controllers.delete(controller);
     }
   }
 }
