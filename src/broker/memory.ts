@@ -13,6 +13,8 @@ interface StreamLog {
   head: number;
   /** id → seq of the newest event with that id. */
   seqById: Map<string, number>;
+  /** The newest seq evicted for its age: ids up to it expired, later ones were evicted. */
+  expiredThrough: number;
   listeners: Set<BrokerListener>;
 }
 
@@ -47,7 +49,7 @@ export class MemoryBroker implements Broker {
     if (seq === undefined) {
       return Promise.resolve({
         resumable: false,
-        reason: this.whyNotHeld(lastEventId),
+        reason: this.whyNotHeld(log, lastEventId),
         events: held,
       });
     }
@@ -59,6 +61,13 @@ export class MemoryBroker implements Broker {
     log.listeners.add(listener);
     return Promise.resolve(async () => {
       log.listeners.delete(listener);
+      // A dropped stream's log goes once its last listener does.
+      if (
+        log.listeners.size === 0 &&
+        log.head === log.events.length &&
+        this.streams.get(stream) === log
+      )
+        this.streams.delete(stream);
     });
   }
 
@@ -93,17 +102,17 @@ export class MemoryBroker implements Broker {
     return event;
   }
 
-  private whyNotHeld(id: string): string {
+  /** 'expired' (by age), 'evicted' (by count, or the stream was removed) or 'unknown'. */
+  private whyNotHeld(log: StreamLog, id: string): string {
     const n = Number(id);
-    return Number.isSafeInteger(n) && n >= this.firstSeq && n < this.nextSeq
-      ? 'evicted'
-      : 'unknown';
+    if (!Number.isSafeInteger(n) || n < this.firstSeq || n >= this.nextSeq) return 'unknown';
+    return n <= log.expiredThrough ? 'expired' : 'evicted';
   }
 
   private log(stream: string): StreamLog {
     let log = this.streams.get(stream);
     if (!log) {
-      log = { events: [], head: 0, seqById: new Map(), listeners: new Set() };
+      log = { events: [], head: 0, seqById: new Map(), expiredThrough: -1, listeners: new Set() };
       this.streams.set(stream, log);
     }
     return log;
@@ -117,6 +126,7 @@ function trim(log: StreamLog, limits: HistoryLimits, now: number): void {
   while (log.head < events.length) {
     const e = events[log.head]!;
     if (events.length - log.head <= limits.maxEvents && e.time >= oldestKept) break;
+    if (e.time < oldestKept) log.expiredThrough = e.seq;
     if (log.seqById.get(e.id) === e.seq) log.seqById.delete(e.id);
     // Let the evicted event go now, not at the next compaction: history holds maxEvents, no more.
     (events as Array<BrokerEvent | undefined>)[log.head] = undefined;

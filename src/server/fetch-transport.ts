@@ -13,13 +13,24 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
       header: (name) => request.headers.get(name) ?? undefined,
       raw: request,
     };
-    const decision = await server.route(req);
+    let decision: Awaited<ReturnType<SSEServer['route']>>;
+    try {
+      decision = await server.route(req);
+    } catch {
+      // As the node handler answers: a throwing `authorize` is the server's fault, not the client's.
+      return new Response('Internal error while subscribing.\n', {
+        status: 500,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      });
+    }
     if (isReply(decision)) {
       // A 204 (preflight) must have a null body, not even an empty one, or Response throws.
       const empty = request.method === 'HEAD' || decision.body === '';
       return new Response(empty ? null : decision.body, decision);
     }
     if (decision.head) return new Response(null, { status: 200, headers: decision.headers });
+    // The client went away while `authorize` or the broker was awaited: nothing to open.
+    if (request.signal?.aborted) return new Response(null, { status: 499 });
 
     let sub: Subscriber | undefined;
     let controller!: ReadableStreamDefaultController<Uint8Array>;

@@ -47,6 +47,23 @@ export function queryOf(target: string): URLSearchParams {
   return new URLSearchParams(target.slice(q + 1, hash < 0 ? undefined : hash));
 }
 
+/** Header sets merged in order; a later name replaces an earlier one whatever its case. */
+export function mergeHeaders(...sets: (Readonly<Headers> | undefined)[]): Headers {
+  const merged: Headers = {};
+  const names = new Map<string, string>(); // lower case → the spelling kept
+  for (const set of sets) {
+    if (!set) continue;
+    for (const [name, value] of Object.entries(set)) {
+      const lower = name.toLowerCase();
+      const previous = names.get(lower);
+      if (previous !== undefined) delete merged[previous];
+      names.set(lower, name);
+      merged[name] = value;
+    }
+  }
+  return merged;
+}
+
 export function textReply(status: number, message: string, headers: Headers = {}): Reply {
   return {
     status,
@@ -55,14 +72,20 @@ export function textReply(status: number, message: string, headers: Headers = {}
   };
 }
 
-/** CORS response headers for a request from `origin`, or none when it is not allowed. */
+/**
+ * CORS response headers for a request from `origin`: `Vary: Origin` whenever CORS is on (the
+ * answer depends on it), and the allow headers when the origin is allowed. `'*'` means any.
+ */
 export function corsHeaders(cors: CorsOptions | undefined, origin: string | undefined): Headers {
-  if (!cors || origin === undefined) return {};
+  if (!cors) return {};
+  const vary: Headers = { Vary: 'Origin' };
+  if (origin === undefined) return vary;
   const allowed =
     cors.origin === true ||
+    cors.origin === '*' ||
     (typeof cors.origin === 'string' ? cors.origin === origin : cors.origin.includes(origin));
-  if (!allowed) return {};
-  const headers: Headers = { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' };
+  if (!allowed) return vary;
+  const headers: Headers = { 'Access-Control-Allow-Origin': origin, ...vary };
   if (cors.credentials) headers['Access-Control-Allow-Credentials'] = 'true';
   return headers;
 }

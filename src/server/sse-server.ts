@@ -4,11 +4,14 @@ import type { PublishEvent } from '../protocol/types.js';
 import type { Connection } from './connection.js';
 import { InvalidStreamNameError, ServerClosedError, StreamNotFoundError } from './errors.js';
 import { fetchHandler } from './fetch-transport.js';
+import { callHook } from './hooks.js';
 import { nodeHandler } from './node-transport.js';
+import { checkOptions, checkStreamOptions } from './options.js';
 import {
   corsHeaders,
   EVENT_STREAM_HEADERS,
   type Headers,
+  mergeHeaders,
   preflightReply,
   queryOf,
   type Reply,
@@ -52,6 +55,7 @@ export class SSEServer {
   private closing: Promise<void> | undefined;
 
   constructor(options: ServerOptions = {}) {
+    checkOptions(options);
     this.options = options;
     this.broker = options.broker ?? new MemoryBroker();
     this.settings = streamSettings(options, this.broker, undefined);
@@ -71,6 +75,7 @@ export class SSEServer {
     if (this.closing) throw new ServerClosedError();
     const problem = streamNameProblem(id);
     if (problem !== undefined) throw new InvalidStreamNameError(id, problem);
+    checkStreamOptions(opts);
     let stream = this.streams.get(id);
     if (!stream) {
       const settings =
@@ -88,7 +93,9 @@ export class SSEServer {
     const stream = this.streams.get(id);
     if (!stream) return;
     this.streams.delete(id);
-    void stream.close('stream-removed').then(() => this.broker.drop?.(id));
+    // Dropped now, not after the close: a stream created again under this name keeps what it gets.
+    this.broker.drop?.(id).catch(() => {});
+    void stream.close('stream-removed');
   }
 
   streamExists(id: string): boolean {
@@ -160,8 +167,11 @@ export class SSEServer {
     }
     if (this.closing) return textReply(503, 'The server is shutting down; retry shortly.', corsH);
     const head = req.method === 'HEAD';
+    const headers = mergeHeaders(EVENT_STREAM_HEADERS, this.options.headers, corsH);
     let stream = this.streams.get(streamId);
-    if (!stream && this.options.autoStream && !head) stream = this.createStream(streamId);
+    // HEAD answers what GET would, but does not create the stream.
+    if (!stream && this.options.autoStream && head) return { status: 200, headers, body: '' };
+    if (!stream && this.options.autoStream) stream = this.createStream(streamId);
     if (!stream) return textReply(404, `Stream "${streamId}" does not exist.`, corsH);
     // Accept only once the broker delivers this stream here, so no event falls in between.
     try {
@@ -177,7 +187,7 @@ export class SSEServer {
     return {
       stream,
       head,
-      headers: { ...EVENT_STREAM_HEADERS, ...this.options.headers, ...corsH },
+      headers,
       replayFrom: replay ? lastEventId : undefined,
       info: { connectionId: (++connections).toString(36), lastEventId, request: req.raw },
     };
@@ -189,8 +199,9 @@ export class SSEServer {
     const { retryMs } = this.options;
     // A first line right away flushes the headers through proxies and middleware.
     connection.write(Buffer.from(retryMs === undefined ? ':ok\n\n' : `retry: ${retryMs}\n\n`));
-    this.options.onSubscribe?.(accepted.stream.id, accepted.info);
+    // Attached first, so an event the hook publishes (a welcome) reaches this subscriber too.
     void accepted.stream.attach(sub, accepted.replayFrom);
+    callHook('onSubscribe', this.options.onSubscribe, accepted.stream.id, accepted.info);
     return sub;
   }
 
@@ -206,13 +217,15 @@ function streamSettings(
   stream: StreamOptions | undefined,
 ): StreamSettings {
   const history = { ...options.history, ...stream?.history };
+  const limits = {
+    maxEvents: history.maxEvents ?? 1000,
+    maxAgeMs: history.maxAgeMs ?? Number.POSITIVE_INFINITY,
+  };
+  const eventTTL = stream?.eventTTL ?? options.eventTTL ?? Number.POSITIVE_INFINITY;
   return {
     broker,
-    limits: {
-      maxEvents: history.maxEvents ?? 1000,
-      maxAgeMs: history.maxAgeMs ?? Number.POSITIVE_INFINITY,
-    },
-    eventTTL: stream?.eventTTL ?? options.eventTTL ?? Number.POSITIVE_INFINITY,
+    limits,
+    replayLimits: { ...limits, maxAgeMs: Math.min(limits.maxAgeMs, eventTTL) },
     resetEvent: options.resetEvent === undefined ? 'reset' : options.resetEvent,
     maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
     encodeBase64: options.encodeBase64 === true,

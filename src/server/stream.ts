@@ -2,6 +2,7 @@ import type { Broker, BrokerEvent, BrokerMessage, HistoryLimits } from '../broke
 import { encodeEvent, encodeIdLine } from '../protocol/encode.js';
 import { InvalidEventError } from '../protocol/errors.js';
 import type { PublishEvent } from '../protocol/types.js';
+import { callHook } from './hooks.js';
 import type { Subscriber } from './subscriber.js';
 import type { UnsubscribeInfo, UnsubscribeReason } from './types.js';
 import { resetText, wireText } from './wire.js';
@@ -9,8 +10,10 @@ import { resetText, wireText } from './wire.js';
 /** What a stream needs from its server; one object shared by all streams. */
 export interface StreamSettings {
   broker: Broker;
+  /** What the broker keeps. */
   limits: HistoryLimits;
-  eventTTL: number;
+  /** What a replay may send: the same, and nothing older than `eventTTL`. */
+  replayLimits: HistoryLimits;
   resetEvent: string | null;
   maxQueuedBytes: number;
   encodeBase64: boolean;
@@ -108,27 +111,23 @@ export class Stream {
     let history: Awaited<ReturnType<Broker['history']>>;
     try {
       await this.unlisten;
-      history = await this.settings.broker.history(this.id, lastEventId, this.settings.limits);
+      history = await this.settings.broker.history(
+        this.id,
+        lastEventId,
+        this.settings.replayLimits,
+      );
     } catch {
       // No history to be had now: end the response so the client retries from the same id.
       return this.detach(sub, 'error');
     }
     // The client may have gone while history was read.
     if ((sub.state as Subscriber['state']) === 'closed') return;
-    let { events } = history;
-    let reason = history.resumable ? undefined : history.reason;
-    if (this.settings.eventTTL !== Number.POSITIVE_INFINITY) {
-      const cutoff = Date.now() - this.settings.eventTTL;
-      const fresh = events.findIndex((e) => e.time >= cutoff);
-      const expired = fresh === -1 ? events.length : fresh;
-      if (expired > 0) {
-        events = events.slice(expired);
-        reason ??= 'expired';
-      }
-    }
+    // An id older than eventTTL is not held by these limits: a reset, then what is fresh.
+    const { events } = history;
+    const reason = history.resumable ? undefined : history.reason;
     let text = '';
     if (reason !== undefined && this.settings.resetEvent !== null) {
-      text = resetText(this.settings.resetEvent, reason, lastEventId);
+      text = resetText(this.settings.resetEvent, reason, lastEventId, this.settings.encodeBase64);
     }
     text += wireText(events);
     if (events.length > 0) sub.lastSeq = events[events.length - 1]!.seq;
@@ -156,7 +155,7 @@ export class Stream {
     sub.backlog = undefined;
     if (reason === 'slow-subscriber' || reason === 'error') sub.connection.destroy();
     else if (reason !== 'client-closed') sub.connection.end();
-    this.settings.onUnsubscribe?.(this.id, { ...sub.info, reason });
+    callHook('onUnsubscribe', this.settings.onUnsubscribe, this.id, { ...sub.info, reason });
   }
 
   /** @internal End every subscriber and stop listening. */
@@ -234,7 +233,9 @@ export class Stream {
   /** The broker may have missed events: tell every subscriber it cannot be sure it has all. */
   private gap(reason: string): void {
     if (this.settings.resetEvent === null) return;
-    const chunk = Buffer.from(resetText(this.settings.resetEvent, reason, this.newestId));
+    const chunk = Buffer.from(
+      resetText(this.settings.resetEvent, reason, this.newestId, this.settings.encodeBase64),
+    );
     for (const sub of this.subscribers) if (sub.state === 'live') this.send(sub, chunk);
   }
 }

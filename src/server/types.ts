@@ -15,7 +15,7 @@ export interface StreamOptions {
 }
 
 export interface CorsOptions {
-  /** An exact origin, a list of them, or true for any origin. */
+  /** An exact origin, a list of them, or `true` (or `'*'`) for any origin. */
   origin: string | string[] | true;
   /** Allow cookies and HTTP auth (`Access-Control-Allow-Credentials`). */
   credentials?: boolean;
