@@ -10,7 +10,8 @@ export default defineConfig([
       'redis/index': 'src/redis/index.ts',
     },
     format: ['esm', 'cjs'],
-    dts: true,
+    // Methods marked @internal are for the transports, not users: left out of the types.
+    dts: { compilerOptions: { stripInternal: true } },
     sourcemap: true,
     target: 'node20',
     splitting: true,
