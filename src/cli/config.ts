@@ -310,6 +310,9 @@ export function parse(
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
+    // node's own text for an unknown flag goes on about positionals after '--'.
+    const unknown = /^Unknown option '([^']+)'/.exec(err instanceof Error ? err.message : '');
+    if (unknown) throw new UsageError(`unknown option ${unknown[1]}`);
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
 }

@@ -71,23 +71,29 @@ async function main(argv: string[]): Promise<number | undefined> {
       return 0;
     }
     case undefined:
+      // Asked for nothing: the usage goes where errors go, with the exit code of wrong usage.
+      process.stderr.write(MAIN_HELP);
+      return 2;
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(MAIN_HELP);
-      return command === undefined ? 2 : 0;
+      return 0;
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+main(argv).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`ssekit: ${err.message}\nRun "ssekit --help" for usage.\n`);
+      // Point at the help that lists the options of the command that was run.
+      const command = ['serve', 'subscribe', 'publish'].includes(argv[0]!) ? `${argv[0]} ` : '';
+      process.stderr.write(`ssekit: ${err.message}\nRun "ssekit ${command}--help" for usage.\n`);
       process.exitCode = 2;
       return;
     }

@@ -84,7 +84,17 @@ describe('ssekit publish and ssekit subscribe', () => {
     expect(badUrl.stderr).toMatch(/not an http\(s\) URL/);
     const unknown = await run(['serve', '--no-such-flag']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/no-such-flag/);
+    expect(unknown.stderr).toBe(
+      'ssekit: unknown option --no-such-flag\nRun "ssekit serve --help" for usage.\n',
+    );
+    const badPort = await run(['serve', '--port', 'abc']);
+    expect(badPort.stderr).toBe(
+      'ssekit: --port must be a whole number from 0 to 65535, got "abc"\nRun "ssekit serve --help" for usage.\n',
+    );
+    const nothing = await run([]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stdout).toBe('');
+    expect(nothing.stderr).toMatch(/^ssekit — Server-Sent Events hub/);
   });
 
   it('--help documents every serve option and its environment variable', async () => {
