@@ -4,7 +4,9 @@
  * 1. publish throughput from one process: sequential (one await at a time) and with many
  *    publishes in flight;
  * 2. publish-to-receive latency at 1,000 events/s: for Redis across processes (the listener is a
- *    child process with its own RedisBroker), for memory within the process (it has no other).
+ *    child process with its own RedisBroker), for memory within the process (it has no other);
+ * 3. resumes (`history()` from a recent id, as a reconnect with Last-Event-ID makes) at a steady
+ *    rate with RedisBroker's resumeCache on and off, and how long publishes take meanwhile.
  *
  * Bounded: fixed event counts, a 5 s latency run per broker, a deadline on everything.
  */
@@ -24,6 +26,10 @@ const CONCURRENT = 50_000;
 const IN_FLIGHT = 1_000;
 const RATE = 1_000;
 const LATENCY_SECONDS = 5;
+const RESUME_RATE = 5_000;
+const RESUME_SECONDS = 3;
+/** Events/s on the stream while resumes go on (one awaited at a time). */
+const PUBLISH_RATE = 200;
 
 /** Wall-clock ms with sub-ms resolution, comparable across processes on one host. */
 const now = () => performance.timeOrigin + performance.now();
@@ -34,7 +40,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }, 180_000);
   const redis = await startRedis();
+  infoClient = createClient({ url: redis.url });
+  await infoClient.connect();
   const rows: string[] = [];
+  const resumeRows: string[] = [];
   try {
     for (const [name, make] of [
       ['MemoryBroker', () => new MemoryBroker()],
@@ -60,8 +69,17 @@ async function main(): Promise<void> {
     rows.push(
       `| bare node-redis PUBLISH (control) | – | – | ${lat.where} | ${lat.p50.toFixed(3)} | ${lat.p99.toFixed(3)} | ${lat.max.toFixed(3)} | ${lat.count} |`,
     );
+    for (const cache of [true, false]) {
+      const broker = new RedisBroker({ url: redis.url, ...(cache ? {} : { resumeCache: false }) });
+      const r = await resumes(broker);
+      await broker.close();
+      resumeRows.push(
+        `| resumeCache ${cache ? 'on (default)' : 'off'} | ${fmt(r.total)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.publishP50.toFixed(3)} | ${r.publishP99.toFixed(3)} | ${fmt(r.scripts)} |`,
+      );
+    }
   } finally {
     clearTimeout(deadline);
+    await infoClient?.close();
     await redis.stop();
   }
   const load = loadavg()
@@ -76,7 +94,68 @@ async function main(): Promise<void> {
   );
   console.log('| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) console.log(r);
+  console.log(
+    `\nRedisBroker, resumes (history() from one of a stream's 10 newest ids) at ${fmt(RESUME_RATE)}/s for ${RESUME_SECONDS} s while ~${PUBLISH_RATE} events/s are published to it, one awaited at a time:\n`,
+  );
+  console.log(
+    '| RedisBroker | resumes | resume p50 ms | resume p99 ms | publish p50 ms | publish p99 ms | Redis scripts run |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of resumeRows) console.log(r);
 }
+
+/**
+ * Resumes from the newest ids this process received (as reconnects after a short drop ask) at
+ * a steady RESUME_RATE, while the stream goes on at PUBLISH_RATE; times both.
+ */
+async function resumes(broker: RedisBroker) {
+  const stream = `bench-resume-${Math.random().toString(36).slice(2)}`;
+  // What this process received live: a reconnecting client resumes from one of the newest.
+  const received: string[] = [];
+  const unlisten = await broker.listen(stream, { onEvent: (e) => received.push(e.id) });
+  for (let i = 0; i < 100; i++) await broker.publish(stream, { body: BODY }, limits);
+  while (received.length < 100) await new Promise((r) => setTimeout(r, 5));
+  const scriptsBefore = await scriptCalls();
+  const resumeMs: number[] = [];
+  const publishMs: number[] = [];
+  let done = false;
+  const publisher = (async () => {
+    while (!done) {
+      const t = now();
+      await broker.publish(stream, { body: BODY }, limits);
+      publishMs.push(now() - t);
+      await new Promise((r) => setTimeout(r, 1000 / PUBLISH_RATE));
+    }
+  })();
+  const total = RESUME_RATE * RESUME_SECONDS;
+  const start = now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let sent = 0; sent < total; ) {
+    const due = Math.min(total, Math.floor(((now() - start) / 1000) * RESUME_RATE) + 1);
+    for (; sent < due; sent++) {
+      const id = received[received.length - 1 - Math.floor(Math.random() * 10)] as string;
+      const t = now();
+      inFlight.push(broker.history(stream, id, limits).then(() => resumeMs.push(now() - t)));
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  done = true;
+  await publisher;
+  const scripts = (await scriptCalls()) - scriptsBefore - publishMs.length;
+  await unlisten();
+  const r = summarize('', resumeMs);
+  const p = summarize('', publishMs);
+  return { p50: r.p50, p99: r.p99, publishP50: p.p50, publishP99: p.p99, scripts, total };
+}
+
+/** EVALSHA calls Redis has run (publishes and history reads), read with a separate client. */
+async function scriptCalls(): Promise<number> {
+  const stats = await infoClient!.info('commandstats');
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
+
+let infoClient: RedisClientType | undefined;
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
