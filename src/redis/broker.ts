@@ -50,9 +50,10 @@ export interface RedisBrokerOptions {
   connectTimeoutMs?: number;
   /**
    * The newest events of each stream this process listens to, kept in memory so that a client
-   * reconnecting after a short drop is replayed from here, without a Redis read. Older ids are
-   * read from Redis as before. `false` turns it off. Default `{ maxEvents: 100, maxBytes: 65536 }`
-   * per stream.
+   * reconnecting after a short drop is replayed from here: Redis is asked only whether that
+   * history still stands (one HMGET, shared by the resumes of one event-loop turn), not for the
+   * events. Older ids are read from Redis as before. `false` turns it off.
+   * Default `{ maxEvents: 100, maxBytes: 65536 }` per stream.
    */
   resumeCache?: { maxEvents?: number; maxBytes?: number } | false;
   /** `tryPublish` returns false while this many of its publishes are still in flight. Default 10000. */
@@ -118,8 +119,8 @@ export class RedisBroker implements Broker {
   private readonly links: LinkState;
   private readonly feeds = new Map<string, LiveFeed>();
   private readonly recentLimits: RecentLimits;
-  /** History reads asked for in this turn of the event loop, one per stream and id. */
-  private readonly historyBatch = new Map<string, Promise<HistoryReply>>();
+  /** Reads asked for in this turn of the event loop, by what they read (see `batched`). */
+  private readonly batch = new Map<string, Promise<unknown>>();
   private sub: { client: RedisClient | RedisCluster; connected: Promise<unknown> } | undefined;
   private pending = 0;
   /** Offered to the publish script as the epoch of a stream that has none; renewed once taken. */
@@ -296,8 +297,16 @@ export class RedisBroker implements Broker {
   ): Promise<HistoryResult> {
     if (this.closed) throw new BrokerClosedError(stream);
     const maxLen = Math.min(this.maxLen, limits.maxEvents);
-    const recent = this.feeds.get(stream)?.recent.after(lastEventId, limits, maxLen);
-    if (recent) return { resumable: true, events: recent };
+    const feed = this.feeds.get(stream);
+    const recent = feed?.recent.after(lastEventId, limits, maxLen);
+    if (feed && recent) {
+      // Redis may have lost this history (restarted empty, keys deleted) or trimmed the event
+      // since: one small read of the stream's epoch and head says whether it still stands.
+      const [epoch, head] = await this.readEpochAndHead(stream);
+      if (epoch === feed.currentEpoch && Number(head) - recent.found.seq < maxLen) {
+        return { resumable: true, events: recent.events };
+      }
+    }
     const [epoch, now, foundAt, foundTime, entries] = await this.readHistory(stream, lastEventId);
     const own = OWN_ID.exec(lastEventId);
     const cutoff = Number.isFinite(limits.maxAgeMs)
@@ -321,22 +330,48 @@ export class RedisBroker implements Broker {
   }
 
   /**
+   * The stream's epoch and last seq in Redis, read once for all resumes of one turn of the event
+   * loop, and sent after them (see `readHistory`).
+   */
+  private readEpochAndHead(stream: string): Promise<[string | null, string | null]> {
+    return this.batched(`head\n${stream}`, async () => {
+      await this.ready(stream);
+      const meta = this.key(stream).meta;
+      return this.conn
+        .command<[string | null, string | null]>(meta, ['HMGET', meta, 'epoch', 'seq'])
+        .catch((err: unknown) => {
+          throw this.wrap(stream, err);
+        });
+    });
+  }
+
+  /**
    * Reads history after an id from Redis. Clients that resume from the same id at once (all of
    * a stream's subscribers after a restart) share one read. It is sent on the next turn of the
    * event loop, after every caller of this turn has started listening, so the one snapshot is
    * recent enough for each of them.
    */
   private readHistory(stream: string, lastEventId: string): Promise<HistoryReply> {
-    const key = `${stream}\n${lastEventId}`;
-    let read = this.historyBatch.get(key);
-    if (!read) {
-      read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.historyBatch.delete(key);
-        return this.readHistoryNow(stream, lastEventId);
+    return this.batched(`history\n${stream}\n${lastEventId}`, () =>
+      this.readHistoryNow(stream, lastEventId),
+    );
+  }
+
+  /**
+   * One read for every caller with the same key in this turn of the event loop. It is sent on
+   * the next turn, so it reflects Redis after each caller asked; a later caller never joins a
+   * read already sent.
+   */
+  private batched<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let pending = this.batch.get(key) as Promise<T> | undefined;
+    if (!pending) {
+      pending = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.batch.delete(key);
+        return read();
       });
-      this.historyBatch.set(key, read);
+      this.batch.set(key, pending);
     }
-    return read;
+    return pending;
   }
 
   private async readHistoryNow(stream: string, lastEventId: string): Promise<HistoryReply> {

@@ -76,6 +76,11 @@ export class LiveFeed {
     this.recent = new RecentEvents(recent);
   }
 
+  /** The epoch of the events delivered so far (null before any). */
+  get currentEpoch(): string | null {
+    return this.epoch;
+  }
+
   /** Starts after the stream's current head; messages that arrive meanwhile wait in the queue. */
   async start(): Promise<void> {
     const mark = this.received;

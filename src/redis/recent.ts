@@ -16,10 +16,11 @@ const OWN_ID = /^(\d{1,16})-[0-9a-f]{10}$/;
 /**
  * The newest events one stream's live feed delivered in this process, contiguous in seq.
  *
- * A client that reconnects after a short drop resumes from one of these, so its replay is
- * answered here instead of by a Redis round trip on the connection that publishes go through.
- * Every event after the window's newest reaches the server through the same feed, in order,
- * so a replay from here followed by live delivery leaves nothing out.
+ * A client that reconnects after a short drop resumes from one of these, so its replay comes
+ * from here instead of from a history read in Redis (a script whose reply holds the events, on
+ * the connection that publishes go through); Redis is asked only whether this history still
+ * stands. Every event after the window's newest reaches the server through the same feed, in
+ * order, so a replay from here followed by live delivery leaves nothing out.
  */
 export class RecentEvents {
   private events: BrokerEvent[] = [];
@@ -49,20 +50,28 @@ export class RecentEvents {
   }
 
   /**
-   * The events after the one with this id, or undefined when this window cannot answer for
-   * sure: the id is not in it, or Redis may no longer hold it under `limits`.
+   * The event with this id and those after it, or undefined when this window cannot answer:
+   * the id is not in it, or Redis's bounds (`maxLen` events, `limits.maxAgeMs`) may have
+   * dropped it already. Whether Redis still holds that history at all is the caller's to check.
    */
-  after(id: string, limits: HistoryLimits, maxLen: number): BrokerEvent[] | undefined {
+  after(
+    id: string,
+    limits: HistoryLimits,
+    maxLen: number,
+  ): { found: BrokerEvent; events: BrokerEvent[] } | undefined {
     const at = this.indexOf(id);
     if (at === -1) return undefined;
+    const found = this.events[at] as BrokerEvent;
     const events = this.events.slice(at + 1);
     // Redis holds the newest maxLen events: the one resumed from must be among them.
     if (events.length >= maxLen) return undefined;
-    if (Number.isFinite(limits.maxAgeMs)) {
-      const found = this.events[at] as BrokerEvent;
-      if (found.time < Date.now() - limits.maxAgeMs + CLOCK_MARGIN_MS) return undefined;
+    if (
+      Number.isFinite(limits.maxAgeMs) &&
+      found.time < Date.now() - limits.maxAgeMs + CLOCK_MARGIN_MS
+    ) {
+      return undefined;
     }
-    return events;
+    return { found, events };
   }
 
   private indexOf(id: string): number {

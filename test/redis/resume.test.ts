@@ -17,7 +17,7 @@ const limits: HistoryLimits = { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFIN
 const body = (data: string) => `data: ${data}\n\n`;
 const quiet = () => {};
 
-/** EVALSHA calls Redis has run so far (each history read or publish is one). */
+/** EVALSHA calls Redis has run so far (each history read or publish is one; not the head check). */
 async function scriptCalls(redis: RedisServer): Promise<number> {
   const stats = await redis.cli('INFO', 'commandstats');
   return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0);
@@ -66,14 +66,14 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
     await redis?.dispose();
   });
 
-  it('answers a resume from an event this process received live without reading Redis', async () => {
+  it('answers a resume from an event this process received live without a history read in Redis', async () => {
     const b = broker({ resumeCache: { maxEvents: 5 } });
     const live = await received(b, 'recent', 8);
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push(await b.publish('recent', { body: body(`${i}`) }, limits));
     await live.arrived();
     const before = await scriptCalls(redis);
-    // The newest five are held: resuming from the oldest of them, or the newest, costs no read.
+    // The newest five are held: resuming from the oldest of them, or the newest, reads no history.
     const fromHeld = await b.history('recent', ids[3]!, limits);
     expect(fromHeld).toEqual({ resumable: true, events: live.events.slice(4) });
     expect(await b.history('recent', ids[7]!, limits)).toEqual({ resumable: true, events: [] });
@@ -98,6 +98,25 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
       resumable: false,
       reason: expect.stringMatching(/evicted/),
       events: live.events.slice(3),
+    });
+    await live.unlisten();
+  });
+
+  it('says a held id cannot be resumed once Redis has lost the history, before this process has heard of it', async () => {
+    const b = broker();
+    const live = await received(b, 'flushed', 2);
+    const ids = [
+      await b.publish('flushed', { body: body('1') }, limits),
+      await b.publish('flushed', { body: body('2') }, limits),
+    ];
+    await live.arrived();
+    await redis.cli('FLUSHALL');
+    // Nothing was published since: this process still holds both events, but Redis does not.
+    const r = await b.history('flushed', ids[0]!, limits);
+    expect(r).toEqual({
+      resumable: false,
+      reason: expect.stringMatching(/no history/),
+      events: [],
     });
     await live.unlisten();
   });
