@@ -18,8 +18,8 @@ export function encodeEvent(event: PublishEvent & object, opts: EncodeOptions = 
   const fields = event instanceof Uint8Array ? { data: event } : event;
   if (fields === null || typeof fields !== 'object') {
     throw new InvalidEventError(
-      'event',
-      `expected an object or Uint8Array, got ${describe(fields)}`,
+      '',
+      `encodeEvent takes an object such as { data: 'text' }, or a Uint8Array; got ${describe(fields)}`,
     );
   }
   let out = '';

@@ -15,10 +15,13 @@ export class EventTooLargeError extends RangeError {
 export class InvalidEventError extends TypeError {
   readonly code = 'INVALID_EVENT' as const;
   constructor(
+    /** The field at fault, or '' when the event as a whole is. */
     readonly field: string,
     problem: string,
   ) {
-    super(`Invalid event field "${field}": ${problem}`);
+    super(
+      field === '' ? `Invalid event: ${problem}` : `Invalid event field "${field}": ${problem}`,
+    );
     this.name = 'InvalidEventError';
   }
 }

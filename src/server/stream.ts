@@ -90,8 +90,8 @@ export class Stream {
     }
     if (event === null || typeof event !== 'object') {
       throw new InvalidEventError(
-        'event',
-        'expected a string, a Uint8Array or an object with data',
+        '',
+        `publish takes a string, a Uint8Array or an object such as { data: 'text' }; got ${String(event)}`,
       );
     }
     const body = encodeEvent({ ...event, id: undefined }, opts);

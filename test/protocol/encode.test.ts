@@ -100,13 +100,23 @@ describe('encodeEvent', () => {
       ['a numeric id', { data: '', id: 7 }, 'id', /must be a string/],
       ['a numeric event', { data: '', event: 7 }, 'event', /must be a string/],
       ['a numeric comment', { data: '', comment: 7 }, 'comment', /must be a string/],
-      ['null instead of an event', null, 'event', /object or Uint8Array/],
     ])('%s', (_, event, field, problem) => {
       const err = refusal(event);
       expect(err.field).toBe(field);
       expect(err.code).toBe('INVALID_EVENT');
       expect(err.message).toContain(`"${field}"`);
       expect(err.message).toMatch(problem);
+    });
+
+    it.each([
+      [null, 'null'],
+      ['text', 'string'],
+    ])('%j instead of an event: the message is about the argument, not a field', (event, got) => {
+      const err = refusal(event);
+      expect(err.field).toBe('');
+      expect(err.message).toBe(
+        `Invalid event: encodeEvent takes an object such as { data: 'text' }, or a Uint8Array; got ${got}`,
+      );
     });
   });
 
