@@ -166,7 +166,7 @@ export class RedisBroker implements Broker {
       },
       () => onStateChange?.('up'),
     );
-    this.links.track('commands', client, this.owned);
+    this.links.track('command', client, this.owned);
     // A client passed in may still be connecting: calls wait for its 'ready' as for our own.
     this.firstReady = new Promise<void>((resolve) => {
       if (client.isReady) return resolve();
@@ -192,9 +192,13 @@ export class RedisBroker implements Broker {
    * do. For health checks (the hub's `/healthz`); never rejects.
    */
   async checkHealth(timeoutMs = 1000): Promise<BrokerHealth> {
+    if (this.closed) return { healthy: false, reason: 'the broker is closed' };
+    if (!this.owned && !this.conn.client.isOpen) {
+      return { healthy: false, reason: 'the Redis client passed to RedisBroker has been closed' };
+    }
+    await this.firstConnect();
+    if (!this.links.up) return { healthy: false, reason: this.links.describeDown() };
     try {
-      await this.ready('');
-      if (!this.links.up) return { healthy: false, reason: this.links.describeDown() };
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.conn.command('', ['PING']),
@@ -220,20 +224,28 @@ export class RedisBroker implements Broker {
     if (this.closed) throw new BrokerClosedError(stream);
     if (this.conn.ready) return;
     if (!this.owned && !this.conn.client.isOpen) throw new BrokerClientClosedError(stream);
-    // The first connection may take a moment; once up, a lost connection fails calls at once.
     if (!this.everReady) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.firstReady,
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, this.connectTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      await this.firstConnect();
       if (this.closed) throw new BrokerClosedError(stream);
       if (this.conn.ready) return;
     }
     throw new BrokerUnavailableError(stream, 'not connected');
+  }
+
+  /**
+   * The first connection may take a moment: waits for it, up to `connectTimeoutMs`. Once it has
+   * been up, a lost connection fails calls at once instead.
+   */
+  private async firstConnect(): Promise<void> {
+    if (this.everReady) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.firstReady,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.connectTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private wrap(stream: string, err: unknown): Error {

@@ -4,7 +4,7 @@ import { isCluster, type RedisClient, type RedisCluster } from './connection.js'
 export type BrokerHealth = { healthy: true } | { healthy: false; reason: string };
 
 /** The connections a broker may use: commands (publish, history) and pub/sub (live events). */
-export type LinkName = 'commands' | 'pub/sub';
+export type LinkName = 'command' | 'pub/sub';
 
 interface Link {
   client: RedisClient | RedisCluster;
