@@ -91,6 +91,13 @@ function toEvent(entry: Entry): BrokerEvent {
   };
 }
 
+/**
+ * Events per read when a live feed catches up (after a pub/sub reconnect, every listened stream
+ * at once): bounds each reply, so a long outage does not turn into huge replies that hold up
+ * the publishes sharing the connection.
+ */
+const CATCH_UP_PAGE = 500;
+
 /** Reply errors that mean "not now" rather than "wrong". */
 const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY)\b/;
 
@@ -412,7 +419,7 @@ export class RedisBroker implements Broker {
       .script<Reply>(
         READ,
         [k.meta, k.history],
-        [epoch ?? '', afterSeq === null ? '' : String(afterSeq)],
+        [epoch ?? '', afterSeq === null ? '' : String(afterSeq), String(CATCH_UP_PAGE)],
       )
       .catch((err: unknown) => {
         throw this.wrap(stream, err);

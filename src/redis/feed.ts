@@ -9,7 +9,10 @@ export interface HeadRead {
   base: number;
   /** The last seq given out in this epoch. */
   head: number;
-  /** Events after the asked seq (all held if the epoch is not the one asked about), oldest first. */
+  /**
+   * Events after the asked seq (from the oldest held if the epoch is not the one asked about),
+   * oldest first, contiguous; possibly one page of them: a last event below `head` means more.
+   */
   events: BrokerEvent[];
 }
 
@@ -163,7 +166,11 @@ export class LiveFeed {
     }
     this.reading = false;
     if (this.stopped) return;
-    this.readThrough = mark;
+    const newest = r.events[r.events.length - 1];
+    // One page of a longer history: deliver it and read on before trusting the read as whole.
+    const more = newest !== undefined && newest.seq < r.head;
+    if (!more) this.readThrough = mark;
+    else this.readAgain = true;
     const sameEpoch = r.epoch === this.epoch;
     let reported = false;
     if (!sameEpoch) {
@@ -189,7 +196,7 @@ export class LiveFeed {
       for (const e of r.events) {
         if (e.seq > this.lastSeq) this.deliver(e);
       }
-      this.lastSeq = Math.max(this.lastSeq, r.head);
+      if (!more) this.lastSeq = Math.max(this.lastSeq, r.head);
     }
     if (this.readAgain) void this.catchUp();
     else this.drain();

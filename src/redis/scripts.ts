@@ -76,10 +76,11 @@ return {id, seq, time, epoch}
 `);
 
 /**
- * Read for live catch-up: the stream's head and the entries after a seq.
- * ARGV: the epoch the caller knows ('' if none), the seq after which to read ('' for the head only).
+ * Read for live catch-up: the stream's head and the entries after a seq, a page at a time.
+ * ARGV: the epoch the caller knows ('' if none), the seq after which to read ('' for the head
+ * only), the most entries to return.
  * Returns {epoch|nil, base|nil, seq|nil, entries}; when the epoch is not the caller's, entries
- * are all that are held.
+ * are the oldest held. Entries are contiguous, so a last entry below the head means more follow.
  */
 export const READ = lua(`
 local m = redis.call('HMGET', KEYS[1], 'epoch', 'base', 'seq')
@@ -87,7 +88,7 @@ if not m[1] then return {false, false, false, {}} end
 if ARGV[2] == '' then return {m[1], m[2], m[3], {}} end
 local from = '-'
 if m[1] == ARGV[1] then from = '(' .. ARGV[2] .. '-0' end
-return {m[1], m[2], m[3], redis.call('XRANGE', KEYS[2], from, '+')}
+return {m[1], m[2], m[3], redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', ARGV[3])}
 `);
 
 /**
