@@ -35,10 +35,8 @@ export class RecentEvents {
     if (newest !== undefined && event.seq !== newest.seq + 1) this.clear();
     this.events.push(event);
     this.bytes += event.body.length;
-    while (
-      this.events.length > this.limits.maxEvents ||
-      (this.bytes > this.limits.maxBytes && this.events.length > 1)
-    ) {
+    // An event larger than maxBytes is not kept at all: resumes from it go to Redis.
+    while (this.events.length > this.limits.maxEvents || this.bytes > this.limits.maxBytes) {
       this.bytes -= (this.events.shift() as BrokerEvent).body.length;
     }
   }
