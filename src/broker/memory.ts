@@ -5,6 +5,7 @@ import type {
   BrokerMessage,
   HistoryLimits,
   HistoryResult,
+  ResetReason,
 } from './types.js';
 
 interface StreamLog {
@@ -103,7 +104,7 @@ export class MemoryBroker implements Broker {
   }
 
   /** 'expired' (by age), 'evicted' (by count, or the stream was removed) or 'unknown'. */
-  private whyNotHeld(log: StreamLog, id: string): string {
+  private whyNotHeld(log: StreamLog, id: string): ResetReason {
     const n = Number(id);
     if (!Number.isSafeInteger(n) || n < this.firstSeq || n >= this.nextSeq) return 'unknown';
     return n <= log.expiredThrough ? 'expired' : 'evicted';

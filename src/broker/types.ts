@@ -39,11 +39,21 @@ export interface HistoryLimits {
   maxAgeMs: number;
 }
 
+/**
+ * Why a client cannot be sure it has every event, sent as the `reset` event's `reason`:
+ * - `'evicted'`: its Last-Event-ID was pushed out of history by the count bound;
+ * - `'expired'`: its Last-Event-ID is older than the age bound (`maxAgeMs`, `eventTTL`);
+ * - `'unknown'`: its Last-Event-ID was never in this history (never issued, another stream's, or
+ *   from a history that was lost, as when Redis restarts empty);
+ * - `'lost'`: live delivery skipped events that are gone from history (a broker's gap).
+ */
+export type ResetReason = 'evicted' | 'expired' | 'unknown' | 'lost';
+
 export type HistoryResult =
   /** The id was found: `events` are all events after it, oldest first. */
   | { resumable: true; events: BrokerEvent[] }
   /** The id cannot be resumed from: `events` are all events still held, oldest first. */
-  | { resumable: false; reason: string; events: BrokerEvent[] };
+  | { resumable: false; reason: ResetReason; events: BrokerEvent[] };
 
 export interface BrokerListener {
   /** A new event, in seq order. */
@@ -52,7 +62,7 @@ export interface BrokerListener {
    * The broker lost track of the stream (e.g. its store restarted) and could not catch up;
    * events may have been missed. The server tells subscribers with a `reset` event.
    */
-  onGap?(reason: string): void;
+  onGap?(reason: ResetReason): void;
 }
 
 export interface Broker {

@@ -7,6 +7,7 @@ import type {
   BrokerMessage,
   HistoryLimits,
   HistoryResult,
+  ResetReason,
 } from '../broker/types.js';
 import { Connection, isCluster, type RedisClient, type RedisCluster } from './connection.js';
 import {
@@ -105,9 +106,9 @@ const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY)\b/;
  * A `Broker` on Redis, so that any number of `SSEServer` processes sharing one Redis (or Redis
  * Cluster) act as one server.
  *
- * Per stream it keeps three names under one hash tag, `{<keyPrefix>:<stream>}`, so they share a
- * cluster slot: `…:meta` (epoch and seq counter), `…:history` (a Redis Stream) and the pub/sub
- * channel `…:live`. Publishing is one Lua script that takes the next seq, appends to history,
+ * Per stream it keeps three names, `<keyPrefix>:{<stream>}:…`, whose hash tag (the stream name)
+ * puts them in one cluster slot: `…:meta` (epoch and seq counter), `…:history` (a Redis Stream)
+ * and the pub/sub channel `…:live`. Publishing is one Lua script that takes the next seq, appends to history,
  * trims it and publishes the event, so live delivery and history always agree.
  */
 export class RedisBroker implements Broker {
@@ -223,8 +224,10 @@ export class RedisBroker implements Broker {
   }
 
   private key(stream: string): { meta: string; history: string; channel: string } {
-    const tag = `{${this.keyPrefix}:${stream}}`;
-    return { meta: `${tag}:meta`, history: `${tag}:history`, channel: `${tag}:live` };
+    // The prefix comes first, so every key starts with it (SCAN MATCH 'ssekit:*' finds them);
+    // the stream name is the hash tag, so a stream's keys share a cluster slot.
+    const base = `${this.keyPrefix}:{${stream}}`;
+    return { meta: `${base}:meta`, history: `${base}:history`, channel: `${base}:live` };
   }
 
   private async ready(stream: string): Promise<void> {
@@ -336,15 +339,16 @@ export class RedisBroker implements Broker {
       events = events.slice(events.length - Math.max(0, limits.maxEvents));
     }
     if (foundAt !== null && Number(foundTime) >= cutoff) return { resumable: true, events };
-    let reason: string;
-    if (foundAt !== null) reason = 'the event has expired from history (maxAgeMs)';
-    else if (epoch === null)
-      reason = 'Redis holds no history for this stream (none published, or Redis lost its data)';
-    else if (own && own[2] !== epoch)
-      reason =
-        "the id is from an earlier history of this stream (Redis restarted empty or the stream's keys were deleted)";
-    else if (own) reason = 'the event has been evicted from history (maxLen / maxEvents)';
-    else reason = "the id is not in this stream's history";
+    // The same reasons as MemoryBroker's (see ResetReason): 'expired' by age, 'evicted' by
+    // count, and 'unknown' for an id this history never held (none published, Redis lost its
+    // data or the keys were deleted, another stream's or a made-up id).
+    let reason: ResetReason;
+    if (foundAt !== null) reason = 'expired';
+    else if (own && epoch !== null && own[2] === epoch) {
+      // Trimmed: by count if maxLen events came after it, else by age (the publish trims both).
+      const newest = entries.length > 0 ? toEvent(entries[entries.length - 1]!).seq : undefined;
+      reason = newest !== undefined && newest - Number(own[1]) >= maxLen ? 'evicted' : 'expired';
+    } else reason = 'unknown';
     return { resumable: false, reason, events };
   }
 

@@ -133,9 +133,8 @@ export class LiveFeed {
       } else if (stale) {
         // The read should have covered it, so what lies between is gone from history.
         this.queue.shift();
-        this.gap(
-          `events ${this.lastSeq + 1}..${m.event.seq - 1} were lost before this process received them`,
-        );
+        // Events between lastSeq and this one were lost before this process received them.
+        this.gap();
         this.deliver(m.event);
       } else {
         return void this.catchUp();
@@ -176,11 +175,9 @@ export class LiveFeed {
     if (!sameEpoch) {
       if (this.epoch !== null) {
         reported = true;
-        this.gap(
-          r.epoch === null
-            ? 'Redis no longer holds this stream (restarted without persistence, or its keys were deleted)'
-            : "this stream's history in Redis was replaced (new epoch): events may have been missed",
-        );
+        // Redis no longer holds this stream (restarted without persistence, keys deleted), or
+        // its history was replaced (a new epoch): events may have been missed.
+        this.gap();
       }
       this.epoch = r.epoch;
       this.lastSeq = 0;
@@ -189,9 +186,8 @@ export class LiveFeed {
       const expected = (sameEpoch ? this.lastSeq : r.base) + 1;
       const first = r.events[0]?.seq ?? r.head + 1;
       if (!reported && first > expected && r.head >= expected) {
-        this.gap(
-          `events ${expected}..${first - 1} were trimmed from history before this process could deliver them`,
-        );
+        // Events from `expected` on were trimmed from history before they could be delivered.
+        this.gap();
       }
       for (const e of r.events) {
         if (e.seq > this.lastSeq) this.deliver(e);
@@ -214,11 +210,11 @@ export class LiveFeed {
     }
   }
 
-  private gap(reason: string): void {
+  private gap(): void {
     this.recent.clear();
     for (const l of this.listeners) {
       try {
-        l.onGap?.(reason);
+        l.onGap?.('lost');
       } catch (err) {
         this.report(err);
       }

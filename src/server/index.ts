@@ -6,6 +6,7 @@ export type {
   BrokerMessage,
   HistoryLimits,
   HistoryResult,
+  ResetReason,
 } from '../broker/types.js';
 export type { PublishEvent, SSEEvent } from '../protocol/types.js';
 export type { Connection } from './connection.js';

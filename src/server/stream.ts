@@ -1,4 +1,10 @@
-import type { Broker, BrokerEvent, BrokerMessage, HistoryLimits } from '../broker/types.js';
+import type {
+  Broker,
+  BrokerEvent,
+  BrokerMessage,
+  HistoryLimits,
+  ResetReason,
+} from '../broker/types.js';
 import { encodeEvent, encodeIdLine } from '../protocol/encode.js';
 import { InvalidEventError } from '../protocol/errors.js';
 import type { PublishEvent } from '../protocol/types.js';
@@ -231,7 +237,7 @@ export class Stream {
   }
 
   /** The broker may have missed events: tell every subscriber it cannot be sure it has all. */
-  private gap(reason: string): void {
+  private gap(reason: ResetReason): void {
     if (this.settings.resetEvent === null) return;
     const chunk = Buffer.from(
       resetText(this.settings.resetEvent, reason, this.newestId, this.settings.encodeBase64),

@@ -96,7 +96,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     const r = await b.history('s4', ids[0] as string, limits);
     expect(r).toEqual({
       resumable: false,
-      reason: expect.stringMatching(/evicted/),
+      reason: 'evicted',
       events: expect.any(Array),
     });
     expect(r.events.map((e) => e.id)).toEqual(ids.slice(2));
@@ -123,12 +123,12 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     const r = await b.history('s5', old, aged);
     expect(r).toEqual({
       resumable: false,
-      reason: expect.stringMatching(/evicted|expired/),
+      reason: 'expired',
       events: expect.any(Array),
     });
     expect(r.events.map((e) => e.id)).toEqual([fresh]);
     // The publish script trimmed the old entry from Redis itself.
-    expect(await redis.cli('XLEN', '{ssekit:s5}:history')).toBe('1');
+    expect(await redis.cli('XLEN', 'ssekit:{s5}:history')).toBe('1');
   });
 
   it('keeps two keyPrefixes apart', async () => {
@@ -149,10 +149,10 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     ]);
     const keys = (await redis.cli('--scan', '--pattern', '*shared*')).split('\n').sort();
     expect(keys).toEqual([
-      '{app-a:shared}:history',
-      '{app-a:shared}:meta',
-      '{app-b:shared}:history',
-      '{app-b:shared}:meta',
+      'app-a:{shared}:history',
+      'app-a:{shared}:meta',
+      'app-b:{shared}:history',
+      'app-b:{shared}:meta',
     ]);
   });
 
@@ -214,7 +214,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     const r = await b.history('s8', before, limits);
     expect(r).toEqual({
       resumable: false,
-      reason: expect.stringMatching(/earlier history/),
+      reason: 'unknown',
       events: expect.any(Array),
     });
     expect(r.events.map((e) => e.id)).toEqual([after]);
@@ -229,7 +229,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     const two = recorder();
     const stopOne = await b.listen('s10', one.listener);
     const stopTwo = await b.listen('s10', two.listener);
-    expect(await redis.cli('PUBSUB', 'NUMSUB', '{ssekit:s10}:live')).toBe('{ssekit:s10}:live\n1');
+    expect(await redis.cli('PUBSUB', 'NUMSUB', 'ssekit:{s10}:live')).toBe('ssekit:{s10}:live\n1');
     expect(b.tryPublish('s10', { body: body('1') }, limits)).toBe(true);
     await until(() => one.events.length === 1 && two.events.length === 1);
     await stopOne();
@@ -237,7 +237,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     await until(() => two.events.length === 2);
     expect(one.data()).toEqual([body('1')]);
     await stopTwo();
-    expect(await redis.cli('PUBSUB', 'NUMSUB', '{ssekit:s10}:live')).toBe('{ssekit:s10}:live\n0');
+    expect(await redis.cli('PUBSUB', 'NUMSUB', 'ssekit:{s10}:live')).toBe('ssekit:{s10}:live\n0');
   });
 
   it('accepts an existing client, whatever its RESP version and type mapping, and leaves it open', async () => {
@@ -288,7 +288,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker while Redis 
       // Back, but empty (no persistence): the history is gone, which listeners are told.
       await redis.restart();
       await until(() => rec.gaps.length === 1, 10_000, 'a gap report');
-      expect(rec.gaps[0]).toMatch(/no longer holds this stream/);
+      expect(rec.gaps[0]).toBe('lost');
       await until(async () => {
         try {
           await b.publish('down', { body: body('4') }, limits);

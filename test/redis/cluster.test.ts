@@ -49,11 +49,11 @@ describe.runIf(requireTool('redis-server', haveRedis))(
       try {
         const owners = new Set<string>();
         for (const stream of streams) {
-          const tag = `{ssekit:${stream}}`;
-          const slot = await client.sendCommand(tag, true, ['CLUSTER', 'KEYSLOT', tag]);
+          const base = `ssekit:{${stream}}`;
+          const slot = await client.sendCommand(base, true, ['CLUSTER', 'KEYSLOT', base]);
           const node = client.slots[Number(slot)]?.master;
           owners.add(`${node?.host}:${node?.port}`);
-          expect(await client.sendCommand(tag, true, ['XLEN', `${tag}:history`])).toBe(20);
+          expect(await client.sendCommand(base, true, ['XLEN', `${base}:history`])).toBe(20);
         }
         expect(owners.size).toBeGreaterThan(1);
         // Announced with sharded pub/sub: each channel lives on its stream's node only.
@@ -61,7 +61,7 @@ describe.runIf(requireTool('redis-server', haveRedis))(
         for (const n of cluster.nodes)
           shardChannels.push(...(await n.cli('PUBSUB', 'SHARDCHANNELS')).split('\n'));
         expect(shardChannels.filter((c) => c !== '').sort()).toEqual(
-          streams.map((s) => `{ssekit:${s}}:live`).sort(),
+          streams.map((s) => `ssekit:{${s}}:live`).sort(),
         );
       } finally {
         await client.close();

@@ -219,7 +219,7 @@ describe.runIf(requireTool('redis-server', haveRedis))(
       await until(() => s.events.length === 6);
       expect(s.data).toEqual(['<reset>', ...range(16, 20)]);
       expect(JSON.parse(s.events[0]?.data ?? '')).toEqual({
-        reason: expect.stringMatching(/evicted/),
+        reason: 'evicted',
         lastEventId: ids[1],
       });
       expect(s.events[0]?.id).toBe(ids[1]);

@@ -96,7 +96,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
     const r = await b.history('bounded', ids[1]!, small);
     expect(r).toEqual({
       resumable: false,
-      reason: expect.stringMatching(/evicted/),
+      reason: 'evicted',
       events: live.events.slice(3),
     });
     await live.unlisten();
@@ -115,7 +115,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
     const r = await b.history('flushed', ids[0]!, limits);
     expect(r).toEqual({
       resumable: false,
-      reason: expect.stringMatching(/no history/),
+      reason: 'unknown',
       events: [],
     });
     await live.unlisten();
