@@ -330,7 +330,10 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
   // A client that sends its headers or body a byte at a time is cut instead of held for minutes.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  server.listen(config.port, config.host);
+  // A reconnect storm (a restart, a network blip) arrives at once: with node's default backlog
+  // of 511 the kernel drops the excess connects and clients wait 1, 3, 7 s to retry. The kernel
+  // caps this at net.core.somaxconn.
+  server.listen({ port: config.port, host: config.host, backlog: 4096 });
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -382,7 +385,9 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | und
 /** A text body is the data of one event; a JSON body is one event object or an array of them. */
 export function toEvents(body: Buffer, contentType: string | undefined): PublishEvent[] {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') return [body.toString('utf8')];
+  // application/json, text/json and any +json type: a JSON event (or array of them); any other
+  // type (fetch sends a string body as text/plain) is the data itself.
+  if (!/^[a-z0-9.+-]+\/(?:json|[a-z0-9.+-]*\+json)$/.test(type)) return [body.toString('utf8')];
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

@@ -91,6 +91,22 @@ describe('ssekit serve: endpoints', () => {
     sub.close();
   });
 
+  it('any JSON Content-Type (text/json, +json) is a JSON event; text/plain is the data as is', async () => {
+    await publish(hub.url, 'types', 'create');
+    const sub = await listen(`${hub.url}/events?stream=types`);
+    const json = JSON.stringify({ data: 'x', event: 'typed' });
+    for (const type of ['text/json', 'application/vnd.api+json; charset=utf-8', 'text/plain']) {
+      expect((await publish(hub.url, 'types', json, { 'Content-Type': type })).status).toBe(200);
+    }
+    const events = await sub.waitFor(3);
+    expect(events.map((e) => [e.event, e.data])).toEqual([
+      ['typed', 'x'],
+      ['typed', 'x'],
+      ['message', json],
+    ]);
+    sub.close();
+  });
+
   it('Last-Event-ID replays the events after it', async () => {
     const ids: string[] = [];
     for (const d of ['r1', 'r2', 'r3'])
