@@ -108,8 +108,8 @@ const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY)\b/;
  *
  * Per stream it keeps three names, `<keyPrefix>:{<stream>}:…`, whose hash tag (the stream name)
  * puts them in one cluster slot: `…:meta` (epoch and seq counter), `…:history` (a Redis Stream)
- * and the pub/sub channel `…:live`. Publishing is one Lua script that takes the next seq, appends to history,
- * trims it and publishes the event, so live delivery and history always agree.
+ * and the pub/sub channel `…:live`. Publishing is one Lua script that takes the next seq,
+ * appends to history, trims it and publishes the event, so live delivery and history agree.
  */
 export class RedisBroker implements Broker {
   readonly keyPrefix: string;
