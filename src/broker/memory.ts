@@ -44,15 +44,22 @@ export class MemoryBroker implements Broker {
     if (!log) {
       return Promise.resolve({ resumable: false, reason: 'unknown', events: [] });
     }
-    trim(log, limits, Date.now());
-    const held = log.events.slice(log.head);
+    // Read-only: the caller's limits choose what to send (a replay may be bounded tighter than
+    // what is kept, as by eventTTL); what is kept is trimmed by publish's limits only.
+    const cutoff = Date.now() - limits.maxAgeMs;
+    let first = Math.max(log.head, log.events.length - limits.maxEvents);
+    while (first < log.events.length && log.events[first]!.time < cutoff) first++;
+    const held = log.events.slice(first);
     const seq = log.seqById.get(lastEventId);
-    if (seq === undefined) {
-      return Promise.resolve({
-        resumable: false,
-        reason: this.whyNotHeld(log, lastEventId),
-        events: held,
-      });
+    if (seq === undefined || seq < (held[0]?.seq ?? Number.POSITIVE_INFINITY)) {
+      // Kept, but outside these limits: by count if maxEvents came after it, else by age.
+      const reason =
+        seq === undefined
+          ? this.whyNotHeld(log, lastEventId)
+          : log.events.length - 1 - indexOfSeq(log, seq) >= limits.maxEvents
+            ? 'evicted'
+            : 'expired';
+      return Promise.resolve({ resumable: false, reason, events: held });
     }
     return Promise.resolve({ resumable: true, events: held.filter((e) => e.seq > seq) });
   }
@@ -62,7 +69,7 @@ export class MemoryBroker implements Broker {
     log.listeners.add(listener);
     return Promise.resolve(async () => {
       log.listeners.delete(listener);
-      // A dropped stream's log goes once its last listener does.
+      // An empty log goes with its last listener.
       if (
         log.listeners.size === 0 &&
         log.head === log.events.length &&
@@ -118,6 +125,18 @@ export class MemoryBroker implements Broker {
     }
     return log;
   }
+}
+
+/** Where the held event with this seq is in `log.events` (seqs ascend). */
+function indexOfSeq(log: StreamLog, seq: number): number {
+  let lo = log.head;
+  let hi = log.events.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (log.events[mid]!.seq < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Evict by count and age; compact the array once half of it is evicted. */

@@ -43,8 +43,10 @@ export interface HistoryLimits {
  * Why a client cannot be sure it has every event, sent as the `reset` event's `reason`:
  * - `'evicted'`: its Last-Event-ID was pushed out of history by the count bound;
  * - `'expired'`: its Last-Event-ID is older than the age bound (`maxAgeMs`, `eventTTL`);
- * - `'unknown'`: its Last-Event-ID was never in this history (never issued, another stream's, or
- *   from a history that was lost, as when Redis restarts empty);
+ * - `'unknown'`: its Last-Event-ID was never in this history (never issued, from before a
+ *   restart, or from a history that was lost, as when Redis restarts empty; RedisBroker also
+ *   says so for another stream's id, MemoryBroker, which numbers all its streams' events in one
+ *   sequence, says 'evicted');
  * - `'lost'`: live delivery skipped events that are gone from history (a broker's gap).
  */
 export type ResetReason = 'evicted' | 'expired' | 'unknown' | 'lost';

@@ -79,7 +79,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     perClient: config.maxSubscribersPerClient,
     total: config.maxConnections,
   });
-  const streams = new HubStreams(sse, broker, (s) => limits.subscribers(s), {
+  const streams = new HubStreams(sse, hasHistory, (s) => limits.subscribers(s), {
     max: config.maxStreams,
     idleMs: config.streamIdleMs,
     historyOutlivesStream: redis !== undefined,
@@ -138,7 +138,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
       let known = config.autoStream;
       if (!known && redis !== undefined) {
         try {
-          known = await heldElsewhere(stream);
+          known = await hasHistory(stream);
         } catch (err) {
           // A 404 is final for clients; while Redis cannot say, ask them to come back.
           return text(
@@ -173,8 +173,8 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     sse.handler(req, res);
   }
 
-  /** Whether another hub (or this one before a restart) has history for the stream. */
-  async function heldElsewhere(stream: string): Promise<boolean> {
+  /** Whether the broker holds history for the stream (with Redis: from any hub, before a restart too). */
+  async function hasHistory(stream: string): Promise<boolean> {
     const held = await broker.history(stream, '', historyLimits);
     return held.events.length > 0;
   }

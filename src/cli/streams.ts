@@ -1,7 +1,7 @@
-import type { Broker, SSEServer } from '../server/index.js';
+import type { SSEServer } from '../server/index.js';
 import type { Refusal } from './limits.js';
 
-export interface StreamSettings {
+export interface HubStreamLimits {
   /** Streams this hub holds at once; creating one more is refused with 503. */
   max: number;
   /** A stream with no subscriber and no publish for this long is let go. */
@@ -25,9 +25,10 @@ export class HubStreams {
 
   constructor(
     private readonly sse: SSEServer,
-    private readonly broker: Broker,
+    /** Whether the broker holds history for the stream (rejects when it cannot say). */
+    private readonly holdsHistory: (stream: string) => Promise<boolean>,
     private readonly subscribers: (stream: string) => number,
-    private readonly settings: StreamSettings,
+    private readonly settings: HubStreamLimits,
   ) {}
 
   /** Make sure the stream exists, or say why it cannot; marks it as used now. */
@@ -74,7 +75,7 @@ export class HubStreams {
     try {
       for (const [name, used] of [...this.lastUsed]) {
         if (!this.idle(name, used, now)) continue;
-        if (!this.settings.historyOutlivesStream && (await this.holdsHistory(name))) continue;
+        if (!this.settings.historyOutlivesStream && (await this.keepsHistory(name))) continue;
         // Looked at again after the await: a subscriber or a publish may have come meanwhile.
         if (!this.idle(name, this.lastUsed.get(name), now)) continue;
         this.lastUsed.delete(name);
@@ -91,13 +92,9 @@ export class HubStreams {
     return used !== undefined && now - used >= this.settings.idleMs && this.subscribers(name) === 0;
   }
 
-  private async holdsHistory(name: string): Promise<boolean> {
+  private async keepsHistory(name: string): Promise<boolean> {
     try {
-      const held = await this.broker.history(name, '', {
-        maxEvents: 1,
-        maxAgeMs: Number.POSITIVE_INFINITY,
-      });
-      return held.events.length > 0;
+      return await this.holdsHistory(name);
     } catch {
       return true; // cannot tell: keep it
     }

@@ -16,7 +16,10 @@ function hubStreams(opts: { max?: number; redis?: RedisBroker } = {}) {
   const sse = new SSEServer({ broker });
   cleanups.push(() => sse.close());
   const subscribers = new Map<string, number>();
-  const streams = new HubStreams(sse, broker, (s) => subscribers.get(s) ?? 0, {
+  const holdsHistory = async (s: string) =>
+    (await broker.history(s, '', { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFINITY })).events
+      .length > 0;
+  const streams = new HubStreams(sse, holdsHistory, (s) => subscribers.get(s) ?? 0, {
     max: opts.max ?? 100,
     idleMs: 60_000,
     historyOutlivesStream: opts.redis !== undefined,

@@ -4,7 +4,7 @@
  * and made again, the Fetch handler's failures, header merging, HEAD, CORS '*', and option checks.
  */
 import { SSEClient } from 'ssekit/client';
-import { type ServerOptions, SSEServer } from 'ssekit/server';
+import { MemoryBroker, type ServerOptions, SSEServer } from 'ssekit/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serve, sleep, subscribe } from '../support/http.js';
 
@@ -233,5 +233,25 @@ describe('options', () => {
     [{ resetEvent: 'a\nb' }, 'resetEvent must not contain CR or LF: it becomes the "event:" line.'],
   ])('%j is refused with a TypeError that says what is wrong', (options, message) => {
     expect(() => new SSEServer(options as ServerOptions)).toThrow(new TypeError(message));
+  });
+});
+
+describe('MemoryBroker', () => {
+  it('reads history without trimming it: a tighter bound on one read does not lose events', async () => {
+    const broker = new MemoryBroker();
+    const kept = { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFINITY };
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(await broker.publish('s', { body: `data: ${i}\n\n` }, kept));
+    const one = await broker.history('s', '', { maxEvents: 1, maxAgeMs: Number.POSITIVE_INFINITY });
+    expect(one.events.map((e) => e.id)).toEqual([ids[4]]);
+    const fromFirst = await broker.history('s', ids[0]!, {
+      maxEvents: 2,
+      maxAgeMs: Number.POSITIVE_INFINITY,
+    });
+    expect(fromFirst).toMatchObject({ resumable: false, reason: 'evicted' });
+    const all = await broker.history('s', ids[0]!, kept);
+    expect(all.resumable).toBe(true);
+    expect(all.events.map((e) => e.id)).toEqual(ids.slice(1));
   });
 });
