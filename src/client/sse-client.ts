@@ -12,13 +12,19 @@ const EVENTS_HIGH_WATER_MARK = 256;
  * A Server-Sent Events client over `fetch`: subscribe to a stream with a handler or an async
  * iterator; it reconnects with backoff and resumes from the last event id.
  */
+/** Streams whose last event id a client keeps (see `#ids`). */
+const MAX_REMEMBERED = 1000;
+
 export class SSEClient {
   // `#` fields: the minifier shortens their names, which it cannot do for `private` ones.
   /** The id every URL resumes from until a subscription to it has seen one of its own. */
   #seed: string;
   /** The newest last event id any subscription saw. */
   #newest: string;
-  /** The last event id per subscribed URL (one per stream), so streams never trade ids. */
+  /**
+   * The last event id per subscribed URL (one per stream), so streams never trade ids; the
+   * MAX_REMEMBERED most recently used, so a client that subscribes per job does not grow.
+   */
   #ids: Map<string, string>;
   readonly #url: URL;
   readonly #options: ClientOptions;
@@ -119,17 +125,22 @@ export class SSEClient {
   #sink(url: string, handler: (e: SSEEvent) => void): StreamSink {
     return {
       event: (e) => {
-        this.#newest = e.id;
+        // Before the handler runs: an event handed out is not replayed, even if it threw.
+        this.#remember(url, e.id);
         handler(e);
       },
       connected: (open) => {
         this.#open += open ? 1 : -1;
       },
-      lastEventId: (id) => {
-        this.#newest = id;
-        this.#ids.set(url, id);
-      },
+      lastEventId: (id) => this.#remember(url, id),
     };
+  }
+
+  #remember(url: string, id: string): void {
+    this.#newest = id;
+    this.#ids.delete(url); // re-inserted last: the Map's order is the order of use
+    this.#ids.set(url, id);
+    if (this.#ids.size > MAX_REMEMBERED) this.#ids.delete(this.#ids.keys().next().value!);
   }
 
   async #run(

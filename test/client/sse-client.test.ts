@@ -127,6 +127,26 @@ describe('SSEClient: subscribing', () => {
     ]);
   });
 
+  test('a handler that throws: the next subscription resumes after the event it was given', async () => {
+    const s = await server((_req, res) => {
+      startStream(res);
+      res.end('id: 1\ndata: a\n\nid: 2\ndata: b\n\nid: 3\ndata: c\n\n');
+    });
+    const client = new SSEClient(s.origin, { reconnect: false });
+    const seen: string[] = [];
+    const err = await rejection(
+      client.subscribe('s', (e) => {
+        seen.push(e.data);
+        if (e.data === 'b') throw new Error('handler broke');
+      }),
+    );
+    expect((err as Error).message).toBe('handler broke');
+    expect(seen).toEqual(['a', 'b']);
+    expect(client.lastEventId).toBe('2');
+    await client.subscribe('s', () => {});
+    expect(s.requests.map((r) => header(r, 'last-event-id'))).toEqual(['', '2']);
+  });
+
   test('onConnect fires when the response is accepted, before any event; onDisconnect after', async () => {
     const s = await scripted((n, res) => {
       startStream(res);
