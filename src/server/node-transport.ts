@@ -20,6 +20,9 @@ export function nodeHandler(server: SSEServer) {
           else res.end(decision.body);
           return;
         }
+        // The client went away while `authorize` or the broker was awaited: its 'close' has
+        // fired already, so a subscriber opened now would never be removed.
+        if (res.destroyed || req.socket.destroyed) return;
         const headers: Record<string, string> = { ...decision.headers };
         // HTTP/2 forbids connection-specific headers.
         if (req.httpVersionMajor < 2) headers.Connection = 'keep-alive';

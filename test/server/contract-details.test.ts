@@ -255,3 +255,31 @@ describe('MemoryBroker', () => {
     expect(all.events.map((e) => e.id)).toEqual(ids.slice(1));
   });
 });
+
+describe('the node handler', () => {
+  it('does not subscribe a client that went away while authorize was pending', async () => {
+    let subscribed = 0;
+    let admit!: (ok: boolean) => void;
+    let asked!: () => void;
+    const askedP = new Promise<void>((r) => (asked = r));
+    const { sse, url } = await start({
+      authorize: () =>
+        new Promise<boolean>((resolve) => {
+          admit = resolve;
+          asked();
+        }),
+      onSubscribe: () => subscribed++,
+    });
+    const stream = sse.createStream('s');
+    const ac = new AbortController();
+    const request = fetch(`${url}?stream=s`, { signal: ac.signal }).catch(() => undefined);
+    await askedP;
+    ac.abort();
+    await request;
+    await sleep(50); // the server sees the socket close
+    admit(true);
+    await sleep(50);
+    expect(subscribed).toBe(0);
+    expect(stream.subscriberCount).toBe(0);
+  });
+});
