@@ -32,3 +32,15 @@ export class InvalidStreamNameError extends TypeError {
     this.name = 'InvalidStreamNameError';
   }
 }
+
+/** An option of `SSEServer` or `createStream` whose value cannot work. */
+export class InvalidOptionError extends TypeError {
+  readonly code = 'INVALID_OPTION' as const;
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`${option} ${problem}`);
+    this.name = 'InvalidOptionError';
+  }
+}

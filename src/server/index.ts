@@ -10,7 +10,12 @@ export type {
 } from '../broker/types.js';
 export type { PublishEvent, SSEEvent } from '../protocol/types.js';
 export type { Connection } from './connection.js';
-export { InvalidStreamNameError, ServerClosedError, StreamNotFoundError } from './errors.js';
+export {
+  InvalidOptionError,
+  InvalidStreamNameError,
+  ServerClosedError,
+  StreamNotFoundError,
+} from './errors.js';
 export { SSEServer } from './sse-server.js';
 export { Stream } from './stream.js';
 export type {

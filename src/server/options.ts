@@ -1,43 +1,57 @@
+import { InvalidOptionError } from './errors.js';
 import type { ServerOptions, StreamOptions } from './types.js';
+
+/** The longest delay a timer takes; past it, node fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Refuse option values that would otherwise fail later and quietly: a `retry:` line clients
- * ignore, a keep-alive timer that fires constantly, a queue bound that cuts every subscriber.
+ * ignore, a keep-alive timer that fires every millisecond, a history or queue bound that is no
+ * number at all.
  */
 export function checkOptions(options: ServerOptions): void {
-  whole('retryMs', options.retryMs, 0);
-  number('keepAliveMs', options.keepAliveMs, 0);
-  number('maxQueuedBytes', options.maxQueuedBytes, 1);
-  number('eventTTL', options.eventTTL, 1);
-  checkHistory(options.history);
-  if (options.resetEvent != null && /[\r\n]/.test(options.resetEvent)) {
-    throw new TypeError('resetEvent must not contain CR or LF: it becomes the "event:" line.');
+  checkWhole('retryMs', options.retryMs, 0, MAX_TIMER_MS);
+  checkNumber('keepAliveMs', options.keepAliveMs, 0, MAX_TIMER_MS);
+  checkNumber('maxQueuedBytes', options.maxQueuedBytes, 1);
+  checkStreamOptions(options);
+  if (options.resetEvent != null && !/^[^\r\n]*$/.test(String(options.resetEvent))) {
+    throw new InvalidOptionError(
+      'resetEvent',
+      'must not contain CR or LF: it becomes the "event:" line.',
+    );
   }
 }
 
 export function checkStreamOptions(opts: StreamOptions): void {
-  number('eventTTL', opts.eventTTL, 1);
-  checkHistory(opts.history);
+  checkNumber('eventTTL', opts.eventTTL, 1);
+  if (!opts.history) return;
+  // Counts may be Infinity (no bound), like the ages.
+  checkWhole('history.maxEvents', opts.history.maxEvents, 0, Number.POSITIVE_INFINITY);
+  checkNumber('history.maxAgeMs', opts.history.maxAgeMs, 1);
 }
 
-function checkHistory(history: ServerOptions['history']): void {
-  if (!history) return;
-  whole('history.maxEvents', history.maxEvents, 0);
-  number('history.maxAgeMs', history.maxAgeMs, 1);
-}
-
-function number(name: string, value: unknown, min: number): void {
+function checkNumber(
+  name: string,
+  value: unknown,
+  min: number,
+  max = Number.POSITIVE_INFINITY,
+): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min) {
-    throw new TypeError(`${name} must be a number of at least ${min}, got ${describe(value)}.`);
+  if (typeof value !== 'number' || !(value >= min && value <= max)) {
+    throw new InvalidOptionError(
+      name,
+      `must be a number from ${min} to ${max}, got ${describe(value)}.`,
+    );
   }
 }
 
-function whole(name: string, value: unknown, min: number): void {
+function checkWhole(name: string, value: unknown, min: number, max: number): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new TypeError(
-      `${name} must be a whole number of at least ${min}, got ${describe(value)}.`,
+  const whole = typeof value === 'number' && (Number.isSafeInteger(value) || value === max);
+  if (!whole || !(value >= min && value <= max)) {
+    throw new InvalidOptionError(
+      name,
+      `must be a whole number from ${min} to ${max}, got ${describe(value)}.`,
     );
   }
 }

@@ -220,19 +220,40 @@ describe('headers, HEAD and CORS', () => {
 });
 
 describe('options', () => {
+  const MAX_TIMER = 2 ** 31 - 1;
   it.each([
-    [{ retryMs: -1 }, 'retryMs must be a whole number of at least 0, got -1.'],
-    [{ retryMs: 1.5 }, 'retryMs must be a whole number of at least 0, got 1.5.'],
-    [{ retryMs: '3000' }, 'retryMs must be a whole number of at least 0, got "3000".'],
-    [{ keepAliveMs: -5 }, 'keepAliveMs must be a number of at least 0, got -5.'],
-    [{ maxQueuedBytes: 0 }, 'maxQueuedBytes must be a number of at least 1, got 0.'],
+    [{ retryMs: -1 }, `retryMs must be a whole number from 0 to ${MAX_TIMER}, got -1.`],
+    [{ retryMs: 1.5 }, `retryMs must be a whole number from 0 to ${MAX_TIMER}, got 1.5.`],
+    [{ retryMs: '3000' }, `retryMs must be a whole number from 0 to ${MAX_TIMER}, got "3000".`],
+    [{ keepAliveMs: -5 }, `keepAliveMs must be a number from 0 to ${MAX_TIMER}, got -5.`],
+    [
+      { keepAliveMs: Number.POSITIVE_INFINITY },
+      `keepAliveMs must be a number from 0 to ${MAX_TIMER}, got Infinity.`,
+    ],
+    [{ maxQueuedBytes: 0 }, 'maxQueuedBytes must be a number from 1 to Infinity, got 0.'],
     [
       { history: { maxEvents: 2.5 } },
-      'history.maxEvents must be a whole number of at least 0, got 2.5.',
+      'history.maxEvents must be a whole number from 0 to Infinity, got 2.5.',
     ],
     [{ resetEvent: 'a\nb' }, 'resetEvent must not contain CR or LF: it becomes the "event:" line.'],
-  ])('%j is refused with a TypeError that says what is wrong', (options, message) => {
-    expect(() => new SSEServer(options as ServerOptions)).toThrow(new TypeError(message));
+  ])('%j is refused with an InvalidOptionError that says what is wrong', (options, message) => {
+    let err: unknown;
+    try {
+      new SSEServer(options as ServerOptions);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err).toMatchObject({ code: 'INVALID_OPTION', message });
+  });
+
+  it('takes Infinity where a bound can be absent', async () => {
+    const sse = new SSEServer({
+      keepAliveMs: 0,
+      history: { maxEvents: Number.POSITIVE_INFINITY, maxAgeMs: Number.POSITIVE_INFINITY },
+      eventTTL: Number.POSITIVE_INFINITY,
+    });
+    await sse.close();
   });
 });
 
