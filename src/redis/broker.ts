@@ -204,7 +204,7 @@ export class RedisBroker implements Broker {
     if (!this.owned && !this.conn.client.isOpen) {
       return { healthy: false, reason: 'the Redis client passed to RedisBroker has been closed' };
     }
-    await this.firstConnect();
+    await this.firstConnect(timeoutMs); // within the health check's own time, not connectTimeoutMs
     if (!this.links.up) return { healthy: false, reason: this.links.describeDown() };
     try {
       let timer: NodeJS.Timeout | undefined;
@@ -246,13 +246,13 @@ export class RedisBroker implements Broker {
    * The first connection may take a moment: waits for it, up to `connectTimeoutMs`. Once it has
    * been up, a lost connection fails calls at once instead.
    */
-  private async firstConnect(): Promise<void> {
+  private async firstConnect(waitMs = this.connectTimeoutMs): Promise<void> {
     if (this.everReady) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.firstReady,
       new Promise((resolve) => {
-        timer = setTimeout(resolve, this.connectTimeoutMs);
+        timer = setTimeout(resolve, waitMs);
       }),
     ]);
     clearTimeout(timer);

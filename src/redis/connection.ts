@@ -24,6 +24,8 @@ export interface RedisClient {
   on(event: string, listener: (...args: any[]) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
   once(event: string, listener: (...args: any[]) => void): unknown;
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
+  off(event: string, listener: (...args: any[]) => void): unknown;
   close(): Promise<void>;
   destroy(): void;
 }

@@ -10,6 +10,9 @@ interface Link {
   client: RedisClient | RedisCluster;
   /** For a cluster, the nodes whose connection is failing; for a client, 'self' when failing. */
   failing: Set<string>;
+  /** Listeners added to a client the user passed in, taken off again on `silence()`. */
+  // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
+  added: [event: string, listener: (...args: any[]) => void][];
 }
 
 /**
@@ -32,8 +35,13 @@ export class LinkState {
    * handling, and its drops show through 'reconnecting' and 'end'.
    */
   track(name: LinkName, client: RedisClient | RedisCluster, ownErrors: boolean): void {
-    const link: Link = { client, failing: new Set() };
+    const link: Link = { client, failing: new Set(), added: [] };
     this.links.set(name, link);
+    // biome-ignore lint/suspicious/noExplicitAny: node-redis types listeners so
+    const on = (event: string, listener: (...args: any[]) => void) => {
+      client.on(event, listener);
+      if (!ownErrors) link.added.push([event, listener]);
+    };
     const node = (info?: { host?: string; port?: number }) =>
       info?.host === undefined ? 'node' : `${info.host}:${info.port}`;
     const fail = (key: string, err: Error) => {
@@ -45,24 +53,26 @@ export class LinkState {
       this.update();
     };
     if (isCluster(client)) {
-      if (ownErrors) client.on('error', (err: Error) => fail('cluster', err));
-      client.on('node-error', (err: Error, info?: { host?: string; port?: number }) => {
-        if (ownErrors) fail(node(info), err);
-      });
-      client.on('node-reconnecting', (info?: { host?: string; port?: number }) =>
+      if (ownErrors) {
+        on('error', (err: Error) => fail('cluster', err));
+        on('node-error', (err: Error, info?: { host?: string; port?: number }) =>
+          fail(node(info), err),
+        );
+      }
+      on('node-reconnecting', (info?: { host?: string; port?: number }) =>
         fail(node(info), new Error(`lost the connection to Redis node ${node(info)}`)),
       );
-      client.on('node-ready', (info?: { host?: string; port?: number }) => {
+      on('node-ready', (info?: { host?: string; port?: number }) => {
         link.failing.delete('cluster');
         link.failing.delete('self');
         recover(node(info));
       });
     } else {
-      if (ownErrors) client.on('error', (err: Error) => fail('self', err));
-      client.on('reconnecting', () => fail('self', new Error('lost the connection to Redis')));
-      client.on('ready', () => recover('self'));
+      if (ownErrors) on('error', (err: Error) => fail('self', err));
+      on('reconnecting', () => fail('self', new Error('lost the connection to Redis')));
+      on('ready', () => recover('self'));
     }
-    client.on('end', () => fail('self', new Error('the connection to Redis was closed')));
+    on('end', () => fail('self', new Error('the connection to Redis was closed')));
   }
 
   /** A connection failed outside its events (its first connect was refused for good). */
@@ -89,9 +99,15 @@ export class LinkState {
       : `the ${down.join(' and ')} connection${down.length > 1 ? 's are' : ' is'} down`;
   }
 
-  /** Stops reporting (the broker is closing its connections on purpose). */
+  /**
+   * Stops reporting (the broker is closing its connections on purpose), and takes its listeners
+   * off a client the user passed in, which outlives the broker.
+   */
   silence(): void {
     this.outage = true;
+    for (const link of this.links.values()) {
+      for (const [event, listener] of link.added) link.client.off(event, listener);
+    }
     this.links.clear();
   }
 

@@ -40,6 +40,23 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker connections'
     await connecting;
   });
 
+  it('takes its listeners off a client passed in when it closes, so brokers come and go freely', async () => {
+    const redis = await privateRedis();
+    const client = createClient({ url: redis.url });
+    client.on('error', quiet);
+    await client.connect();
+    cleanup.push(() => client.close());
+    const events = ['ready', 'reconnecting', 'end', 'error'] as const;
+    const count = () => events.map((e) => client.listenerCount(e));
+    const before = count();
+    for (let i = 0; i < 20; i++) {
+      const b = new RedisBroker({ client, onError: quiet });
+      await b.publish('s', { body: body(String(i)) }, limits);
+      await b.close();
+    }
+    expect(count()).toEqual(before);
+  });
+
   it('says clearly that a client passed in was closed by its owner', async () => {
     const redis = await privateRedis();
     const client = createClient({ url: redis.url });
