@@ -28,7 +28,6 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
       const empty = request.method === 'HEAD' || decision.body === '';
       return new Response(empty ? null : decision.body, decision);
     }
-    if (decision.head) return new Response(null, { status: 200, headers: decision.headers });
     // The client went away while `authorize` or the broker was awaited: nothing to open.
     if (request.signal?.aborted) return new Response(null, { status: 499 });
 

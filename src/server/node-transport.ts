@@ -27,10 +27,6 @@ export function nodeHandler(server: SSEServer) {
         // HTTP/2 forbids connection-specific headers.
         if (req.httpVersionMajor < 2) headers.Connection = 'keep-alive';
         res.writeHead(200, headers);
-        if (decision.head) {
-          res.end();
-          return;
-        }
         if ('setNoDelay' in req.socket) req.socket.setNoDelay(true);
         const sub = server.open(decision, new NodeConnection(res));
         // The listener lives as long as the connection: it holds the stream, not the decision.

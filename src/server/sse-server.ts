@@ -28,8 +28,6 @@ import { KEEP_ALIVE } from './wire.js';
 export interface Accepted {
   stream: Stream;
   headers: Headers;
-  /** Only the headers are wanted. */
-  head: boolean;
   /** The id to replay from, when replay applies. */
   replayFrom: string | undefined;
   info: SubscriberInfo;
@@ -51,6 +49,8 @@ export class SSEServer {
   private readonly broker: Broker;
   private readonly streams = new Map<string, Stream>();
   private readonly settings: StreamSettings;
+  /** The subscribe response's headers: the defaults, replaced by `headers` of the same name. */
+  private readonly eventStreamHeaders: Headers;
   private readonly keepAlive: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -59,6 +59,7 @@ export class SSEServer {
     this.options = options;
     this.broker = options.broker ?? new MemoryBroker();
     this.settings = streamSettings(options, this.broker, undefined);
+    this.eventStreamHeaders = mergeHeaders(EVENT_STREAM_HEADERS, options.headers);
     const keepAliveMs = options.keepAliveMs ?? 15_000;
     if (keepAliveMs > 0) {
       // One timer for the whole server, not one per connection.
@@ -166,27 +167,28 @@ export class SSEServer {
       return textReply(403, `Not allowed to subscribe to stream "${streamId}".`, corsH);
     }
     if (this.closing) return textReply(503, 'The server is shutting down; retry shortly.', corsH);
+    // HEAD answers what GET would, but never creates a stream.
     const head = req.method === 'HEAD';
-    const headers = mergeHeaders(EVENT_STREAM_HEADERS, this.options.headers, corsH);
     let stream = this.streams.get(streamId);
-    // HEAD answers what GET would, but does not create the stream.
-    if (!stream && this.options.autoStream && head) return { status: 200, headers, body: '' };
-    if (!stream && this.options.autoStream) stream = this.createStream(streamId);
-    if (!stream) return textReply(404, `Stream "${streamId}" does not exist.`, corsH);
+    if (!stream && this.options.autoStream && !head) stream = this.createStream(streamId);
+    if (!stream && !(head && this.options.autoStream)) {
+      return textReply(404, `Stream "${streamId}" does not exist.`, corsH);
+    }
     // Accept only once the broker delivers this stream here, so no event falls in between.
     try {
-      await stream.ready;
+      await stream?.ready;
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       return textReply(503, `The event broker is unavailable (${why}); retry shortly.`, corsH);
     }
+    const headers = mergeHeaders(this.eventStreamHeaders, corsH);
+    if (head || !stream) return { status: 200, headers, body: '' };
 
     // "Last-Event-ID" wins; the query parameter serves clients that cannot set headers.
     const lastEventId = req.header('last-event-id') ?? query.get('lastEventId') ?? '';
     const replay = lastEventId !== '' && this.options.autoReplay !== false;
     return {
       stream,
-      head,
       headers,
       replayFrom: replay ? lastEventId : undefined,
       info: { connectionId: (++connections).toString(36), lastEventId, request: req.raw },
