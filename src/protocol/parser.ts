@@ -15,12 +15,12 @@ const utf8 = new TextEncoder();
  * slower on 4 KB chunks.
  */
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-/** Used only to find line ends in bytes (see lastLineEnd); it never decodes text. */
+/** Used only to find line ends in bytes (see LineEnds); it never decodes text. */
 const latin1 = new TextDecoder('latin1');
 const NO_BYTES = new Uint8Array(0);
 /** Chunks up to this many bytes are held as bytes until a line ends (see parseBytes). */
 const SHORT_CHUNK = 128;
-/** How many bytes from a chunk's end lastLineEnd looks at one by one before a native scan. */
+/** How many bytes from a chunk's end LineEnds looks at one by one before a native scan. */
 const TAIL_SCAN = 64;
 /** The buffer of an unfinished line is let go once the line is done if it grew past this. */
 const KEEP_HELD = 64 * 1024;

@@ -128,7 +128,7 @@ export class Stream {
     }
     // The client may have gone while history was read.
     if ((sub.state as Subscriber['state']) === 'closed') return;
-    // An id older than eventTTL is not held by these limits: a reset, then what is fresh.
+    // Not resumable (evicted, older than maxAgeMs or eventTTL, unknown): a reset, then all held.
     const { events } = history;
     const reason = history.resumable ? undefined : history.reason;
     let text = '';
