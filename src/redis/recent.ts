@@ -3,7 +3,7 @@ import type { BrokerEvent, HistoryLimits } from '../broker/types.js';
 export interface RecentLimits {
   /** Events kept per stream; 0 turns the window off. */
   maxEvents: number;
-  /** Bytes of event bodies kept per stream. */
+  /** Size of the event bodies kept per stream, in characters (bytes, for ASCII bodies). */
   maxBytes: number;
 }
 
