@@ -150,8 +150,10 @@ export async function runStream(
       retryAfter === undefined
         ? backoffDelay(backoff, failures, serverRetry)
         : retryAfter || backoffDelay(backoff, failures, 0);
-    // A server may ask for a long wait, but never longer than the client's own ceiling.
-    await sleep(Math.min(delay, backoff.maxDelayMs), signal);
+    // Retry-After is the server's to set, past maxDelayMs too (API.md: it "is honoured"); the
+    // backoff's own jitter may take a delay past maxDelayMs as well, or clients at the cap
+    // would all reconnect together.
+    await sleep(delay, signal);
     failures++;
   }
 }

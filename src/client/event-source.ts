@@ -59,8 +59,9 @@ export class EventSource extends EventTarget {
    */
   #listened = new Set<string>();
 
-  constructor(url: string | URL, init: EventSourceInit = {}) {
+  constructor(url: string | URL, init?: EventSourceInit | null) {
     super();
+    init ??= {}; // WebIDL: a null dictionary is an empty one
     // "Let urlRecord be the result of encoding-parsing a URL given url, relative to settings.
     // If urlRecord is failure, then throw a "SyntaxError" DOMException."
     let parsed: URL;

@@ -53,3 +53,20 @@ describe('EventSource: events no one listens to', () => {
     }
   });
 });
+
+describe('EventSource: construction', () => {
+  test('a null init is an empty one, as WebIDL and browsers take it', async () => {
+    const s = await loopback((_req, res) => {
+      startStream(res);
+      res.write('data: hello\n\n');
+    });
+    servers.push(s);
+    const es = new EventSource(s.origin, null);
+    const got: string[] = [];
+    es.onmessage = (e) => got.push(e.data);
+    await until(() => got.length === 1);
+    expect(got).toEqual(['hello']);
+    expect(es.withCredentials).toBe(false);
+    es.close();
+  });
+});
