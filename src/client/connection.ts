@@ -139,9 +139,7 @@ export async function runStream(
     }
     if (delivered || (accepted && Date.now() - openedAt >= backoff.maxDelayMs)) failures = 0;
     if (failures >= backoff.maxRetries) {
-      const ended = delivered
-        ? 'the server ended the stream'
-        : 'the server ended the stream before any event';
+      const ended = `the server ended the stream${delivered ? '' : ' before any event'}`;
       throw new MaxRetriesError(failures + 1, error ?? new Error(ended));
     }
     const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
@@ -191,11 +189,35 @@ async function connect(
       }
     }
   } catch (e) {
+    if (e instanceof HttpStatusError && /^text\//i.test(res.headers.get('content-type') ?? '')) {
+      // The server's own words ("Stream "x" does not exist…") say more than the status does.
+      throw new HttpStatusError(e.status, e.url, e.retryAfterMs, await replyStart(res));
+    }
     // Free the connection before waiting or giving up.
     res.body?.cancel().catch(() => {});
     throw e;
   }
   return res;
+}
+
+/** Up to 1 KiB of a reply's text, read for at most a second; the rest is not waited for. */
+async function replyStart(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), 1000);
+  let text = '';
+  try {
+    while (text.length < 1024) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // cut short: what came is enough
+  }
+  clearTimeout(timer);
+  reader.cancel().catch(() => {});
+  return text.slice(0, 1024).trim();
 }
 
 /** Hand the body's chunks to `feed` until it ends; throws on a network error. */

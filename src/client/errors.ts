@@ -30,8 +30,14 @@ export class HttpStatusError extends SSEClientError {
     readonly url: string,
     /** From a `Retry-After` header, when the server sent one. */
     readonly retryAfterMs?: number,
+    /** The start of the server's reply (up to 1 KiB of a text body), its reason as it gave it. */
+    readonly body = '',
   ) {
-    super('HTTP_STATUS', 'HttpStatusError', `HTTP ${status} from ${url}: ${statusAdvice(status)}`);
+    super(
+      'HTTP_STATUS',
+      'HttpStatusError',
+      `HTTP ${status} from ${url}: ${statusAdvice(status)}${body ? `. The server said: ${JSON.stringify(body)}` : ''}`,
+    );
   }
 }
 
@@ -39,10 +45,10 @@ export class HttpStatusError extends SSEClientError {
 function statusAdvice(status: number): string {
   if (status === 401 || status === 403) return 'check the credentials (token, headers option)';
   if (status === 404 || status === 410) return 'check the URL and the stream name';
-  if (status === 405) return 'the server does not take this method here: check the method option';
-  if (status === 408) return 'the server timed out waiting for the request; try again';
-  if (status === 429) return 'rate limited: wait before subscribing again';
-  if (status >= 500) return 'a failure on the server side: check its logs, or try again later';
+  if (status === 405) return 'check the method option';
+  if (status === 408) return 'the server timed out; try again';
+  if (status === 429) return 'rate limited: wait, then try again';
+  if (status >= 500) return 'a failure on the server side: check its logs';
   if (status >= 300 && status < 400) return 'a redirect fetch did not follow: use its target URL';
   return 'check the URL, method, headers and body';
 }

@@ -181,9 +181,7 @@ function checkBody(method: string, body: unknown): void {
   if (body === undefined || body === null) return;
   const m = method.toUpperCase();
   if (m === 'GET' || m === 'HEAD') {
-    throw new TypeError(
-      `A ${m} request cannot have a body; use method: 'POST' (or another method).`,
-    );
+    throw new TypeError(`A ${m} request cannot have a body: use method 'POST' (or another).`);
   }
   const resendable =
     typeof body === 'string' ||

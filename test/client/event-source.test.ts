@@ -64,7 +64,7 @@ describe('EventSource: construction', () => {
     const es = new EventSource(s.origin, null);
     const got: string[] = [];
     es.onmessage = (e) => got.push(e.data);
-    await until(() => got.length === 1);
+    await until(() => got.length === 1, 'the first event');
     expect(got).toEqual(['hello']);
     expect(es.withCredentials).toBe(false);
     es.close();

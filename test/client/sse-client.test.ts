@@ -598,6 +598,20 @@ describe('SSEClient: retry policy', () => {
     expect(messages[405]).toMatch(/method/);
   });
 
+  test("HttpStatusError carries the server's own reason from a text reply", async () => {
+    const s = await server((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('Stream "nope" does not exist.\n');
+    });
+    const e = await rejection(
+      new SSEClient(s.origin, { reconnect: false }).subscribe('nope', () => {}),
+    );
+    expect((e as unknown as { body: string }).body).toBe('Stream "nope" does not exist.');
+    expect(e.message).toBe(
+      `HTTP 404 from ${s.origin}/?stream=nope: check the URL and the stream name. The server said: "Stream \\"nope\\" does not exist."`,
+    );
+  });
+
   test('the server’s retry sets the base delay', async () => {
     const s = await scripted((n, res) => {
       if (n === 0) {
