@@ -110,8 +110,12 @@ export async function runStream(
       await pump(
         res.body!,
         (chunk) => {
-          parser.feed(chunk);
-          sink.lastEventId(dropped ? handedOut : parser.lastEventId);
+          try {
+            parser.feed(chunk);
+          } finally {
+            // Also when a handler threw or an event was too large: what was handed out counts.
+            sink.lastEventId(dropped ? handedOut : parser.lastEventId);
+          }
         },
         sink,
         signal,

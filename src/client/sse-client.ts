@@ -125,8 +125,7 @@ export class SSEClient {
   #sink(url: string, handler: (e: SSEEvent) => void): StreamSink {
     return {
       event: (e) => {
-        // Before the handler runs: an event handed out is not replayed, even if it threw.
-        this.#remember(url, e.id);
+        this.#newest = e.id;
         handler(e);
       },
       connected: (open) => {
