@@ -99,6 +99,22 @@ function toEvent(entry: Entry): BrokerEvent {
  */
 const CATCH_UP_PAGE = 500;
 
+/** Whether `work` settles (resolves or rejects) within `ms`; it is not waited for past that. */
+async function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    (work ?? Promise.resolve()).then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}
+
 /** Reply errors that mean "not now" rather than "wrong". */
 const TRANSIENT = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|BUSY)\b/;
 
@@ -517,7 +533,8 @@ export class RedisBroker implements Broker {
     if (feed.listeners.size > 0 || this.feeds.get(stream) !== feed) return;
     this.feeds.delete(stream);
     feed.stop();
-    await feed.unsubscribe?.().catch(() => {});
+    // A Redis that does not answer must not hold up a server's close.
+    await settledWithin(feed.unsubscribe?.(), this.timeoutMs);
   }
 
   /** Kept: other processes may still serve the stream. History ages out through maxLen/maxAgeMs. */
@@ -531,8 +548,9 @@ export class RedisBroker implements Broker {
     for (const feed of this.feeds.values()) feed.stop();
     this.feeds.clear();
     const quit = async (c: RedisClient | RedisCluster) => {
-      if (c.isReady) await c.close().catch(() => c.destroy());
-      else if (c.isOpen) c.destroy();
+      // close() waits for the replies still due; a Redis that does not answer gets destroy().
+      if (c.isReady) await settledWithin(c.close(), this.timeoutMs);
+      if (c.isOpen) c.destroy();
     };
     if (this.sub) await quit(this.sub.client);
     if (this.owned) await quit(this.conn.client);

@@ -4,6 +4,7 @@
  */
 import { createClient } from 'redis';
 import { RedisBroker } from 'ssekit/redis';
+import { SSEServer } from 'ssekit/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HistoryLimits } from '../../src/broker/types.js';
 import { requireTool } from '../support/env.js';
@@ -55,6 +56,25 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker connections'
       await b.close();
     }
     expect(count()).toEqual(before);
+  });
+
+  it('closes, with the server above it, even while Redis hangs without answering', async () => {
+    const redis = await privateRedis();
+    const broker = new RedisBroker({ url: redis.url, onError: quiet, commandTimeoutMs: 300 });
+    const sse = new SSEServer({ broker, keepAliveMs: 0 });
+    sse.createStream('hung');
+    await sse.publish('hung', 'before');
+    await sse.createStream('hung').ready; // listening: closing it unsubscribes
+    redis.freeze();
+    cleanup.push(async () => redis.thaw());
+    const closed = await Promise.race([
+      sse
+        .close()
+        .then(() => broker.close())
+        .then(() => 'closed'),
+      new Promise((r) => setTimeout(() => r('still waiting'), 5000)),
+    ]);
+    expect(closed).toBe('closed');
   });
 
   it('says clearly that a client passed in was closed by its owner', async () => {

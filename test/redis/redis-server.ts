@@ -109,6 +109,16 @@ export class RedisServer {
     await exited;
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open and nothing is answered, as in a hang. */
+  freeze(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen server go on (SIGCONT). */
+  thaw(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async cli(...args: string[]): Promise<string> {
     const { stdout } = await run('redis-cli', ['-p', String(this.port), ...args]);
     return stdout.trim();
