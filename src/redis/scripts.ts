@@ -70,6 +70,10 @@ if maxAge >= 0 then
     if #batch == 0 then break end
     for _, e in ipairs(batch) do redis.call('XDEL', KEYS[2], e[1]) end
   end
+  -- A stream nobody publishes to does not stay in Redis: its history goes with its last event,
+  -- its epoch a day later (until then an old id still reads as 'expired', not 'unknown').
+  redis.call('PEXPIRE', KEYS[2], maxAge)
+  redis.call('PEXPIRE', KEYS[1], maxAge + 86400000)
 end
 redis.call(ARGV[8], ARGV[7], seq .. '\\n' .. epoch .. '\\n' .. time .. '\\n' .. id .. '\\n' .. ARGV[4])
 return {id, seq, time, epoch}

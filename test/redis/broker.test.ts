@@ -129,6 +129,11 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     expect(r.events.map((e) => e.id)).toEqual([fresh]);
     // The publish script trimmed the old entry from Redis itself.
     expect(await redis.cli('XLEN', 'ssekit:{s5}:history')).toBe('1');
+    // And the keys expire: a stream nobody publishes to leaves nothing behind for long.
+    const ttl = Number(await redis.cli('PTTL', 'ssekit:{s5}:history'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(100);
+    expect(Number(await redis.cli('PTTL', 'ssekit:{s5}:meta'))).toBeGreaterThan(86_000_000);
   });
 
   it('keeps two keyPrefixes apart', async () => {
