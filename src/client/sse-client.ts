@@ -39,6 +39,9 @@ export class SSEClient {
     this.#ids = new Map();
     this.#backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
     checkBody(options.method ?? 'GET', options.body);
+    // A method fetch refuses (CONNECT, TRACE, a bad token) would fail every attempt forever as
+    // if the network were down: refuse it here, once.
+    new Request(this.#url, { method: options.method ?? 'GET' });
   }
 
   /**

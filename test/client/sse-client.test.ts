@@ -266,6 +266,8 @@ describe('SSEClient: subscribing', () => {
       () => new SSEClient('http://127.0.0.1:9/', { method: 'POST', body: stream as never }),
     ).toThrow(TypeError);
     expect(() => new SSEClient('http://127.0.0.1:9/', { body: 'x' })).toThrow(TypeError);
+    // A method fetch would refuse on every attempt is refused once, up front.
+    expect(() => new SSEClient('http://127.0.0.1:9/', { method: 'CONNECT' })).toThrow(/CONNECT/);
   });
 
   test('encodingBase64 decodes each event’s data as base64 of UTF-8', async () => {
