@@ -255,7 +255,9 @@ export class RedisBroker implements Broker {
       if (this.closed) throw new BrokerClosedError(stream);
       if (this.conn.ready) return;
     }
-    throw new BrokerUnavailableError(stream, 'not connected');
+    // The connection's own error says why (refused, WRONGPASS, NOAUTH…), not just that it is down.
+    const why = this.links.lastError;
+    throw new BrokerUnavailableError(stream, why?.message || 'not connected', { cause: why });
   }
 
   /**

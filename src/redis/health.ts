@@ -23,6 +23,8 @@ interface Link {
 export class LinkState {
   private readonly links = new Map<LinkName, Link>();
   private outage = false;
+  /** Why the last connection attempt failed (a refused connect, WRONGPASS, …), until one is up. */
+  lastError: Error | undefined;
 
   constructor(
     private readonly onDown: (err: Error) => void,
@@ -112,6 +114,8 @@ export class LinkState {
   }
 
   private update(err?: Error): void {
+    if (err) this.lastError = err;
+    else if (this.up) this.lastError = undefined;
     if (err) {
       if (this.outage) return;
       this.outage = true;

@@ -77,6 +77,17 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker connections'
     expect(closed).toBe('closed');
   });
 
+  it('says why it cannot connect: a wrong password shows as such, not as "not connected"', async () => {
+    const redis = await RedisServer.start(['--requirepass', 'right']);
+    cleanup.push(() => redis.dispose());
+    const url = redis.url.replace('redis://', 'redis://:wrong@');
+    const b = new RedisBroker({ url, onError: quiet, connectTimeoutMs: 500 });
+    cleanup.push(() => b.close());
+    const err = await b.publish('s', { body: body('x') }, limits).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BROKER_UNAVAILABLE' });
+    expect((err as Error).message).toMatch(/WRONGPASS|invalid username-password/);
+  });
+
   it('says clearly that a client passed in was closed by its owner', async () => {
     const redis = await privateRedis();
     const client = createClient({ url: redis.url });
