@@ -265,15 +265,7 @@ export class RedisBroker implements Broker {
    * been up, a lost connection fails calls at once instead.
    */
   private async firstConnect(waitMs = this.connectTimeoutMs): Promise<void> {
-    if (this.everReady) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.firstReady,
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, waitMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    if (!this.everReady) await settledWithin(this.firstReady, waitMs);
   }
 
   private wrap(stream: string, err: unknown): Error {
