@@ -147,6 +147,8 @@ export class RedisBroker implements Broker {
   private readonly batch = new Map<string, Promise<unknown>>();
   private sub: { client: RedisClient | RedisCluster; connected: Promise<unknown> } | undefined;
   private pending = 0;
+  /** The Redis instance the pub/sub connection last reached (INFO server's run_id). */
+  private runId: string | undefined;
   /** Offered to the publish script as the epoch of a stream that has none; renewed once taken. */
   private epochCandidate = newEpoch();
   private closed = false;
@@ -454,10 +456,14 @@ export class RedisBroker implements Broker {
         : main.duplicate({ disableOfflineQueue: true });
       this.links.track('pub/sub', client, true);
       // After a reconnect (resubscribed by node-redis before 'ready'), deliver what was missed.
-      const resync = () => {
-        for (const feed of this.feeds.values()) void feed.catchUp();
-      };
-      client.on(isCluster(client) ? 'node-ready' : 'ready', resync);
+      client.on(isCluster(client) ? 'node-ready' : 'ready', () => void this.resync());
+      // From the drop on, Redis may come back another (restarted) instance: see resync. (A
+      // cluster's nodes have a run_id each; there, only streams with an epoch see a loss.)
+      if (!isCluster(client)) {
+        client.on('reconnecting', () => {
+          for (const feed of this.feeds.values()) feed.doubtFirstEpoch(true);
+        });
+      }
       this.sub = { client, connected: client.connect() };
       this.sub.connected.catch(() => {});
     }
@@ -473,6 +479,23 @@ export class RedisBroker implements Broker {
         );
       }),
     ]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * The pub/sub connection is (again) ready: every feed catches up. A Redis that restarted (its
+   * run_id changes with every start) may have taken undelivered events with it, which a stream
+   * that had no history when it was listened to cannot tell from its epoch: such feeds stay in
+   * doubt (a gap at their first epoch) unless this is the same Redis as before.
+   */
+  private async resync(): Promise<void> {
+    for (const feed of this.feeds.values()) void feed.catchUp();
+    if (isCluster(this.conn.client)) return;
+    const info = await this.conn.command<string>('', ['INFO', 'server']).catch(() => '');
+    const runId = /run_id:(\w+)/.exec(info)?.[1];
+    if (runId === undefined) return;
+    const same = this.runId === undefined || runId === this.runId;
+    this.runId = runId;
+    if (same) for (const feed of this.feeds.values()) feed.doubtFirstEpoch(false);
   }
 
   async listen(stream: string, listener: BrokerListener): Promise<() => Promise<void>> {

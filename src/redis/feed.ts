@@ -68,6 +68,8 @@ export class LiveFeed {
   private readThrough = 0;
   private reading = true;
   private readAgain = false;
+  /** Redis may have restarted before this feed saw any epoch (see doubtFirstEpoch). */
+  private unsureOfFirstEpoch = false;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -108,6 +110,15 @@ export class LiveFeed {
     }
     this.queue.push({ ...m, n: ++this.received });
     this.drain();
+  }
+
+  /**
+   * The connection to Redis dropped (`true`), or came back to the same Redis (`false`). Until
+   * then a feed that has seen no epoch cannot tell a first epoch from one that replaced a history
+   * lost with Redis, so the next epoch it sees counts as a gap.
+   */
+  doubtFirstEpoch(doubt: boolean): void {
+    this.unsureOfFirstEpoch = doubt && this.epoch === null;
   }
 
   stop(): void {
@@ -173,7 +184,7 @@ export class LiveFeed {
     const sameEpoch = r.epoch === this.epoch;
     let reported = false;
     if (!sameEpoch) {
-      if (this.epoch !== null) {
+      if (this.epoch !== null || this.unsureOfFirstEpoch) {
         reported = true;
         // Redis no longer holds this stream (restarted without persistence, keys deleted), or
         // its history was replaced (a new epoch): events may have been missed.
@@ -181,6 +192,7 @@ export class LiveFeed {
       }
       this.epoch = r.epoch;
       this.lastSeq = 0;
+      this.unsureOfFirstEpoch = false;
     }
     if (r.epoch !== null) {
       const expected = (sameEpoch ? this.lastSeq : r.base) + 1;

@@ -310,6 +310,33 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker while Redis 
     }
   });
 
+  it('tells listeners of a stream that had no history that events may be lost when Redis restarts empty', async () => {
+    // Such a stream has no epoch to compare: an event published just before the crash and never
+    // delivered would otherwise go unnoticed, as the next epoch looks like the first.
+    const redis = await RedisServer.start();
+    const b = new RedisBroker({ url: redis.url, onError: quiet });
+    try {
+      const rec = recorder();
+      await b.listen('fresh', rec.listener);
+      await redis.stop();
+      await redis.restart();
+      await until(async () => {
+        try {
+          await b.publish('fresh', { body: body('after') }, limits);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      await until(() => rec.events.length === 1, 10_000, 'the event after the restart');
+      expect(rec.gaps).toEqual(['lost']);
+      expect(rec.data()).toEqual([body('after')]);
+    } finally {
+      await b.close();
+      await redis.dispose();
+    }
+  });
+
   it('rejects the first publish when Redis was never reachable', async () => {
     const redis = await RedisServer.start();
     await redis.stop();
