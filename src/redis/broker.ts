@@ -488,14 +488,17 @@ export class RedisBroker implements Broker {
    * doubt (a gap at their first epoch) unless this is the same Redis as before.
    */
   private async resync(): Promise<void> {
+    if (!isCluster(this.conn.client)) {
+      // Asked first, so that a blip (the same Redis) does not make catch-ups report a gap.
+      const info = await this.conn.command<string>('', ['INFO', 'server']).catch(() => '');
+      const runId = /run_id:(\w+)/.exec(info)?.[1];
+      if (runId !== undefined) {
+        const same = this.runId === undefined || runId === this.runId;
+        this.runId = runId;
+        if (same) for (const feed of this.feeds.values()) feed.doubtFirstEpoch(false);
+      }
+    }
     for (const feed of this.feeds.values()) void feed.catchUp();
-    if (isCluster(this.conn.client)) return;
-    const info = await this.conn.command<string>('', ['INFO', 'server']).catch(() => '');
-    const runId = /run_id:(\w+)/.exec(info)?.[1];
-    if (runId === undefined) return;
-    const same = this.runId === undefined || runId === this.runId;
-    this.runId = runId;
-    if (same) for (const feed of this.feeds.values()) feed.doubtFirstEpoch(false);
   }
 
   async listen(stream: string, listener: BrokerListener): Promise<() => Promise<void>> {
