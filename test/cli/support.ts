@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { EventParser, type SSEEvent } from 'ssekit/protocol';
+import { until } from '../support/wait.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** The built bin, as users run it (`npm test` builds first). SSEKIT_CLI_FROM_SOURCE=1 runs src with tsx. */
@@ -10,14 +11,7 @@ const BIN = process.env.SSEKIT_CLI_FROM_SOURCE
   ? ['node', '--import', 'tsx', 'src/cli/main.ts']
   : ['node', 'dist/cli/main.js'];
 
-/** Resolve when `check` is true, polling every 20 ms; reject after `ms`. */
-export async function until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until };
 
 export interface HubProcess {
   url: string;

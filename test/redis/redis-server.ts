@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { redisServerPath } from '../support/env.js';
+import { sleep, until } from '../support/wait.js';
 
 const run = promisify(execFile);
 
@@ -25,20 +26,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` every 20 ms until it returns true, for at most `ms`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  ms = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep, until };
 
 /** A private redis-server on loopback, without persistence, that a test may stop and restart. */
 export class RedisServer {

@@ -2,27 +2,16 @@
  * Helpers for the reliability tests: raw sockets, a loopback TCP proxy that can stall, child
  * processes that are always killed, and waits that are bounded in time.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { sleep, until } from '../support/wait.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Resolve once `check` is true, polling every 20 ms; reject after `ms`, naming `what`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  ms = 10_000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep, until };
 
 export const range = (n: number, prefix = 'e') =>
   Array.from({ length: n }, (_, i) => `${prefix}${i}`);
