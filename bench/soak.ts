@@ -216,7 +216,7 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     rss: [] as number[],
     cpu: [] as number[],
   };
-  const tickSum = {
+  const emptyTick = () => ({
     deliveries: 0,
     p99: 0,
     max: 0,
@@ -226,7 +226,8 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
     connectP99: 0,
     connectMax: 0,
     connectsOver1s: 0,
-  };
+  });
+  const tickSum = emptyTick();
   let slowConnects = 0;
   let clientsCpuTotal = 0;
   const loadBefore = loadavg()[0]!;
@@ -308,17 +309,7 @@ async function runVariant(variant: 'memory' | 'redis' | 'slow') {
       }
     }
     clientsCpuTotal += tickSum.cpu;
-    Object.assign(tickSum, {
-      deliveries: 0,
-      p99: 0,
-      max: 0,
-      connected: 0,
-      cpu: 0,
-      connects: 0,
-      connectP99: 0,
-      connectMax: 0,
-      connectsOver1s: 0,
-    });
+    Object.assign(tickSum, emptyTick());
   }
   await Promise.all(servers.map((s) => s.ask({ op: 'publish', on: false })));
   if (redis && env.SOAK_TRACE) {
