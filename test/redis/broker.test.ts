@@ -1,8 +1,9 @@
 import { createClient, RESP_TYPES } from 'redis';
 import { RedisBroker } from 'ssekit/redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerEvent, HistoryLimits } from '../../src/broker/types.js';
 import { requireTool } from '../support/env.js';
+import { privateRedis } from './private-redis.js';
 import { haveRedis, RedisServer, sleep, until } from './redis-server.js';
 
 const limits: HistoryLimits = { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFINITY };
@@ -22,21 +23,8 @@ function recorder() {
 }
 
 describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a real Redis', () => {
-  let redis: RedisServer;
-  const brokers: RedisBroker[] = [];
-  const broker = (opts: ConstructorParameters<typeof RedisBroker>[0] = {}) => {
-    const b = new RedisBroker({ url: redis.url, onError: quiet, ...opts });
-    brokers.push(b);
-    return b;
-  };
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await Promise.all(brokers.map((b) => b.close()));
-    await redis?.dispose();
-  });
+  const env = privateRedis({ onError: quiet });
+  const { broker } = env;
 
   it('gives increasing ids and replays exactly the events after a given id', async () => {
     const b = broker();
@@ -128,12 +116,12 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     });
     expect(r.events.map((e) => e.id)).toEqual([fresh]);
     // The publish script trimmed the old entry from Redis itself.
-    expect(await redis.cli('XLEN', 'ssekit:{s5}:history')).toBe('1');
+    expect(await env.redis.cli('XLEN', 'ssekit:{s5}:history')).toBe('1');
     // And the keys expire: a stream nobody publishes to leaves nothing behind for long.
-    const ttl = Number(await redis.cli('PTTL', 'ssekit:{s5}:history'));
+    const ttl = Number(await env.redis.cli('PTTL', 'ssekit:{s5}:history'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(100);
-    expect(Number(await redis.cli('PTTL', 'ssekit:{s5}:meta'))).toBeGreaterThan(86_000_000);
+    expect(Number(await env.redis.cli('PTTL', 'ssekit:{s5}:meta'))).toBeGreaterThan(86_000_000);
   });
 
   it('keeps two keyPrefixes apart', async () => {
@@ -152,7 +140,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     expect((await a.history('shared', '', limits)).events.map((e) => e.body)).toEqual([
       body('for a'),
     ]);
-    const keys = (await redis.cli('--scan', '--pattern', '*shared*')).split('\n').sort();
+    const keys = (await env.redis.cli('--scan', '--pattern', '*shared*')).split('\n').sort();
     expect(keys).toEqual([
       'app-a:{shared}:history',
       'app-a:{shared}:meta',
@@ -198,7 +186,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     await listening.listen('s7', rec.listener);
     for (let i = 0; i < 5; i++) await publisher.publish('s7', { body: body(String(i)) }, limits);
     await until(() => rec.events.length === 5);
-    await redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    await env.redis.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
     // Published while the subscriber reconnects: missed by pub/sub, recovered from history.
     for (let i = 5; i < 10; i++) await publisher.publish('s7', { body: body(String(i)) }, limits);
     await until(() => rec.events.length === 10);
@@ -212,7 +200,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     await b.listen('s8', rec.listener);
     const before = await b.publish('s8', { body: body('before') }, limits);
     await until(() => rec.events.length === 1);
-    await redis.cli('FLUSHALL');
+    await env.redis.cli('FLUSHALL');
     const after = await b.publish('s8', { body: body('after') }, limits);
     expect(after.split('-')[1]).not.toBe(before.split('-')[1]);
     expect(Number(after.split('-')[0])).toBeGreaterThan(Number(before.split('-')[0]));
@@ -234,7 +222,9 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     const two = recorder();
     const stopOne = await b.listen('s10', one.listener);
     const stopTwo = await b.listen('s10', two.listener);
-    expect(await redis.cli('PUBSUB', 'NUMSUB', 'ssekit:{s10}:live')).toBe('ssekit:{s10}:live\n1');
+    expect(await env.redis.cli('PUBSUB', 'NUMSUB', 'ssekit:{s10}:live')).toBe(
+      'ssekit:{s10}:live\n1',
+    );
     expect(b.tryPublish('s10', { body: body('1') }, limits)).toBe(true);
     await until(() => one.events.length === 1 && two.events.length === 1);
     await stopOne();
@@ -242,12 +232,14 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     await until(() => two.events.length === 2);
     expect(one.data()).toEqual([body('1')]);
     await stopTwo();
-    expect(await redis.cli('PUBSUB', 'NUMSUB', 'ssekit:{s10}:live')).toBe('ssekit:{s10}:live\n0');
+    expect(await env.redis.cli('PUBSUB', 'NUMSUB', 'ssekit:{s10}:live')).toBe(
+      'ssekit:{s10}:live\n0',
+    );
   });
 
   it('accepts an existing client, whatever its RESP version and type mapping, and leaves it open', async () => {
     const client = createClient({
-      url: redis.url,
+      url: env.redis.url,
       RESP: 2,
       commandOptions: { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } },
     });

@@ -6,12 +6,13 @@
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventParser, type SSEEvent } from 'ssekit/protocol';
-import { RedisBroker } from 'ssekit/redis';
+import type { RedisBroker } from 'ssekit/redis';
 import { SSEServer } from 'ssekit/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BrokerEvent, HistoryLimits } from '../../src/broker/types.js';
 import { requireTool } from '../support/env.js';
-import { haveRedis, RedisServer, until } from './redis-server.js';
+import { privateRedis } from './private-redis.js';
+import { haveRedis, type RedisServer, until } from './redis-server.js';
 
 const limits: HistoryLimits = { maxEvents: 1000, maxAgeMs: Number.POSITIVE_INFINITY };
 const body = (data: string) => `data: ${data}\n\n`;
@@ -50,21 +51,8 @@ function subscribe(port: number, stream: string, lastEventId: string) {
 }
 
 describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBroker', () => {
-  let redis: RedisServer;
-  const brokers: RedisBroker[] = [];
-  const broker = (opts: ConstructorParameters<typeof RedisBroker>[0] = {}) => {
-    const b = new RedisBroker({ url: redis.url, onError: quiet, ...opts });
-    brokers.push(b);
-    return b;
-  };
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await Promise.all(brokers.map((b) => b.close()));
-    await redis?.dispose();
-  });
+  const env = privateRedis({ onError: quiet });
+  const { broker } = env;
 
   it('answers a resume from an event this process received live without a history read in Redis', async () => {
     const b = broker({ resumeCache: { maxEvents: 5 } });
@@ -72,16 +60,16 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) ids.push(await b.publish('recent', { body: body(`${i}`) }, limits));
     await live.arrived();
-    const before = await scriptCalls(redis);
+    const before = await scriptCalls(env.redis);
     // The newest five are held: resuming from the oldest of them, or the newest, reads no history.
     const fromHeld = await b.history('recent', ids[3]!, limits);
     expect(fromHeld).toEqual({ resumable: true, events: live.events.slice(4) });
     expect(await b.history('recent', ids[7]!, limits)).toEqual({ resumable: true, events: [] });
-    expect(await scriptCalls(redis)).toBe(before);
+    expect(await scriptCalls(env.redis)).toBe(before);
     // An older id is Redis's to answer, with the same events a held one would get.
     const fromOlder = await b.history('recent', ids[1]!, limits);
     expect(fromOlder).toEqual({ resumable: true, events: live.events.slice(2) });
-    expect(await scriptCalls(redis)).toBe(before + 1);
+    expect(await scriptCalls(env.redis)).toBe(before + 1);
     await live.unlisten();
   });
 
@@ -110,7 +98,7 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
       await b.publish('flushed', { body: body('2') }, limits),
     ];
     await live.arrived();
-    await redis.cli('FLUSHALL');
+    await env.redis.cli('FLUSHALL');
     // Nothing was published since: this process still holds both events, but Redis does not.
     const r = await b.history('flushed', ids[0]!, limits);
     expect(r).toEqual({
@@ -125,11 +113,11 @@ describe.runIf(requireTool('redis-server', haveRedis))('resuming through RedisBr
     const b = broker({ resumeCache: false });
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await b.publish('herd', { body: body(`${i}`) }, limits));
-    const before = await scriptCalls(redis);
+    const before = await scriptCalls(env.redis);
     const results = await Promise.all(
       Array.from({ length: 50 }, () => b.history('herd', ids[0]!, limits)),
     );
-    expect(await scriptCalls(redis)).toBe(before + 1);
+    expect(await scriptCalls(env.redis)).toBe(before + 1);
     for (const r of results) {
       expect(r.resumable).toBe(true);
       expect(r.events.map((e) => e.id)).toEqual(ids.slice(1));
