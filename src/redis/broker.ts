@@ -18,7 +18,7 @@ import {
 } from './errors.js';
 import { type HeadRead, LiveFeed } from './feed.js';
 import { type BrokerHealth, LinkState } from './health.js';
-import type { RecentLimits } from './recent.js';
+import { OWN_ID, type RecentLimits } from './recent.js';
 import { HISTORY, PUBLISH, READ } from './scripts.js';
 
 export interface RedisBrokerOptions {
@@ -72,8 +72,6 @@ export interface RedisBrokerOptions {
 }
 
 const EPOCH_LENGTH = 10;
-/** Broker-made ids are `<seq>-<epoch>`: decimal seq, hex epoch. Clients treat them as opaque. */
-const OWN_ID = /^(\d{1,16})-([0-9a-f]{10})$/;
 
 const newEpoch = () => randomBytes(EPOCH_LENGTH / 2).toString('hex');
 

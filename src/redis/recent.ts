@@ -10,8 +10,8 @@ export interface RecentLimits {
 /** Redis's clock and this process's may differ; near the age limit, Redis decides. */
 const CLOCK_MARGIN_MS = 1000;
 
-/** Broker-made ids are `<seq>-<epoch>`: the seq finds the event without a search. */
-const OWN_ID = /^(\d{1,16})-[0-9a-f]{10}$/;
+/** Broker-made ids are `<seq>-<epoch>` (10 hex digits): the seq finds the event without a search. */
+export const OWN_ID = /^(\d{1,16})-([0-9a-f]{10})$/;
 
 /**
  * The newest events one stream's live feed delivered in this process, contiguous in seq.
