@@ -10,34 +10,41 @@ export type ClientErrorCode =
   | 'HEADERS_FAILED'
   | 'BAD_BASE64';
 
+// Fields are `declare`d and assigned in the constructors: declared fields would each add code to
+// the browser bundle, for the same own properties.
+
 /** Base class of the errors an `SSEClient` subscription rejects with. */
 export class SSEClientError extends Error {
-  constructor(
-    readonly code: ClientErrorCode,
-    name: string,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
+  declare readonly code: ClientErrorCode;
+  /** With a `cause`, the message ends with what the cause says. */
+  constructor(code: ClientErrorCode, name: string, message: string, cause?: unknown) {
+    super(
+      cause === undefined ? message : `${message}: ${messageOf(cause)}`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.code = code;
     this.name = name;
   }
 }
 
 /** A status the retry policy does not retry (e.g. 401, 403, 404), or any status without reconnect. */
 export class HttpStatusError extends SSEClientError {
-  constructor(
-    readonly status: number,
-    readonly url: string,
-    /** From a `Retry-After` header, when the server sent one. */
-    readonly retryAfterMs?: number,
-    /** The start of the server's reply (up to 1 KiB of a text body), its reason as it gave it. */
-    readonly body = '',
-  ) {
+  declare readonly status: number;
+  declare readonly url: string;
+  /** From a `Retry-After` header, when the server sent one. */
+  declare readonly retryAfterMs: number | undefined;
+  /** The start of the server's reply (up to 1 KiB of a text body), its reason as it gave it. */
+  declare readonly body: string;
+  constructor(status: number, url: string, retryAfterMs?: number, body = '') {
     super(
       'HTTP_STATUS',
       'HttpStatusError',
       `HTTP ${status} from ${url}: ${statusAdvice(status)}${body ? `. The server said: ${JSON.stringify(body)}` : ''}`,
     );
+    this.status = status;
+    this.url = url;
+    this.retryAfterMs = retryAfterMs;
+    this.body = body;
   }
 }
 
@@ -55,25 +62,28 @@ function statusAdvice(status: number): string {
 
 /** HTTP 204: the server's way of saying "stop reconnecting". */
 export class NoContentError extends SSEClientError {
-  constructor(readonly url: string) {
+  declare readonly url: string;
+  constructor(url: string) {
     super(
       'NO_CONTENT',
       'NoContentError',
       `HTTP 204 from ${url}: the server says stop; subscribe again later`,
     );
+    this.url = url;
   }
 }
 
 export class BadContentTypeError extends SSEClientError {
-  constructor(
-    readonly contentType: string,
-    readonly url: string,
-  ) {
+  declare readonly contentType: string;
+  declare readonly url: string;
+  constructor(contentType: string, url: string) {
     super(
       'BAD_CONTENT_TYPE',
       'BadContentTypeError',
       `Content-Type "${contentType}" from ${url}: is it the event-stream URL?`,
     );
+    this.contentType = contentType;
+    this.url = url;
   }
 }
 
@@ -82,7 +92,7 @@ export class ValidatorRefusedError extends SSEClientError {
     super(
       'VALIDATOR_REFUSED',
       'ValidatorRefusedError',
-      `responseValidator refused the response: ${messageOf(cause)}`,
+      'responseValidator refused the response',
       cause,
     );
   }
@@ -90,26 +100,24 @@ export class ValidatorRefusedError extends SSEClientError {
 
 /** More consecutive failures than `maxRetries`; `cause` is the last one. */
 export class MaxRetriesError extends SSEClientError {
-  constructor(
-    readonly attempts: number,
-    cause: unknown,
-  ) {
+  declare readonly attempts: number;
+  constructor(attempts: number, cause: unknown) {
     super(
       'MAX_RETRIES',
       'MaxRetriesError',
-      `${attempts} failed attempts in a row (${messageOf(cause)}): is the server up? (reconnect.maxRetries)`,
+      `${attempts} failed attempts in a row (reconnect.maxRetries); is the server up? Last error`,
       cause,
     );
+    this.attempts = attempts;
   }
 }
 
 /** An event grew past `maxEventSize` (the message is the parser's). */
 export class EventSizeExceededError extends SSEClientError {
-  constructor(
-    readonly limit: number,
-    message: string,
-  ) {
+  declare readonly limit: number;
+  constructor(limit: number, message: string) {
     super('EVENT_TOO_LARGE', 'EventSizeExceededError', message);
+    this.limit = limit;
   }
 }
 
@@ -119,7 +127,7 @@ export class ConnectionLostError extends SSEClientError {
     super(
       'CONNECTION_LOST',
       'ConnectionLostError',
-      `Connection lost (${messageOf(cause)}); reconnect is off: subscribe again`,
+      'Connection lost with reconnect off (subscribe again)',
       cause,
     );
   }
@@ -128,23 +136,20 @@ export class ConnectionLostError extends SSEClientError {
 /** The `headers` function threw. */
 export class HeadersFailedError extends SSEClientError {
   constructor(cause: unknown) {
-    super(
-      'HEADERS_FAILED',
-      'HeadersFailedError',
-      `The headers function threw: ${messageOf(cause)}`,
-      cause,
-    );
+    super('HEADERS_FAILED', 'HeadersFailedError', 'The headers function threw', cause);
   }
 }
 
 /** With `encodingBase64`, an event's data was not valid base64. */
 export class BadBase64Error extends SSEClientError {
-  constructor(readonly data: string) {
+  declare readonly data: string;
+  constructor(data: string) {
     super('BAD_BASE64', 'BadBase64Error', 'Event data is not base64: turn encodingBase64 off?');
+    this.data = data;
   }
 }
 
-export function messageOf(error: unknown): string {
+function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
   return error.message + cause;
