@@ -62,7 +62,7 @@ export class EventParser {
 
   constructor(handlers: ParserHandlers, opts: ParserOptions = {}) {
     this.#handlers = handlers;
-    const max = opts.maxEventSize ?? Number.POSITIVE_INFINITY;
+    const max = opts.maxEventSize ?? Infinity;
     if (!(max > 0)) throw new RangeError(`maxEventSize must be a positive number, got ${max}`);
     this.#limit = max;
   }
@@ -77,7 +77,7 @@ export class EventParser {
   }
 
   feed(chunk: string | Uint8Array): void {
-    if (this.#limit === Number.POSITIVE_INFINITY) {
+    if (this.#limit === Infinity) {
       if (typeof chunk !== 'string') this.#parseBytes(chunk);
       else {
         // Text after bytes of the same line (rare): those bytes cannot continue in text.
@@ -327,31 +327,23 @@ export class EventParser {
     // CR search per chunk, and each line one LF search.
     let lf = stringIndexOrEnd(s, '\n', pos);
     let cr = stringIndexOrEnd(s, '\r', pos);
-    if (this.#pending.length > 0 && pos < n) {
-      const end = Math.min(lf, cr);
-      if (end === n) {
-        this.#pending.push(pos === 0 ? s : s.slice(pos));
-        return;
-      }
-      this.#pending.push(s.slice(pos, end));
-      const line = this.#pending.join('');
-      this.#pending.length = 0;
-      this.#line(line, 0, line.length);
-      pos = this.#afterLineEnd(s, end, cr);
-      if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
-      if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
-    }
-    if (cr === n) {
-      this.#linesLF(s, pos);
-      return;
-    }
     while (pos < n) {
+      if (cr === n && this.#pending.length === 0) {
+        this.#linesLF(s, pos);
+        return;
+      }
       const end = Math.min(lf, cr);
       if (end === n) {
         this.#pending.push(pos === 0 ? s : s.slice(pos));
         return;
       }
-      this.#line(s, pos, end);
+      if (this.#pending.length > 0) {
+        // The line began in an earlier chunk.
+        this.#pending.push(s.slice(pos, end));
+        const line = this.#pending.join('');
+        this.#pending.length = 0;
+        this.#line(line, 0, line.length);
+      } else this.#line(s, pos, end);
       pos = this.#afterLineEnd(s, end, cr);
       if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
       if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
@@ -425,12 +417,7 @@ export class EventParser {
         if (this.#handlers.onComment) this.#handlers.onComment(value(s, start, end));
         return;
       case 100: // d
-        if (
-          s.charCodeAt(start + 1) === 97 &&
-          s.charCodeAt(start + 2) === 116 &&
-          s.charCodeAt(start + 3) === 97 &&
-          isNameEnd(s, start + 4, end)
-        ) {
+        if (isField(s, start, end, 'data')) {
           // "Append the field value to the data buffer, then append a single U+000A LINE FEED"
           // — kept as lines joined with LF, which is the same once the last LF is removed.
           const v = value(s, start + 4, end);
@@ -438,37 +425,23 @@ export class EventParser {
         }
         return;
       case 105: // i
-        if (s.charCodeAt(start + 1) === 100 && isNameEnd(s, start + 2, end)) {
-          // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
-          // to the field value. Otherwise, ignore the field."
-          if (!hasNul(s, start + 2, end)) this.#idBuffer = value(s, start + 2, end);
+        // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
+        // to the field value. Otherwise, ignore the field."
+        if (isField(s, start, end, 'id') && !hasNul(s, start + 2, end)) {
+          this.#idBuffer = value(s, start + 2, end);
         }
         return;
       case 101: // e
-        if (
-          s.charCodeAt(start + 1) === 118 &&
-          s.charCodeAt(start + 2) === 101 &&
-          s.charCodeAt(start + 3) === 110 &&
-          s.charCodeAt(start + 4) === 116 &&
-          isNameEnd(s, start + 5, end)
-        ) {
-          // "Set the event type buffer to the field value."
-          this.#type = value(s, start + 5, end);
-        }
+        // "Set the event type buffer to the field value."
+        if (isField(s, start, end, 'event')) this.#type = value(s, start + 5, end);
         return;
       case 114: // r
-        if (
-          s.charCodeAt(start + 1) === 101 &&
-          s.charCodeAt(start + 2) === 116 &&
-          s.charCodeAt(start + 3) === 114 &&
-          s.charCodeAt(start + 4) === 121 &&
-          isNameEnd(s, start + 5, end)
-        ) {
+        if (isField(s, start, end, 'retry')) {
           const v = value(s, start + 5, end);
           // "If the field value consists of only ASCII digits, then interpret the field value as
           // an integer in base ten, and set the event stream's reconnection time to that integer.
           // Otherwise, ignore the field."
-          if (isDigits(v)) {
+          if (/^\d+$/.test(v)) {
             this.#retry = Number(v);
             this.#handlers.onRetry?.(this.#retry);
           }
@@ -580,6 +553,14 @@ function lastCharStart(b: Uint8Array, from: number): number {
   return n;
 }
 
+/**
+ * Whether the line s[start, end) is the field `name`: the name, then a colon or the line end. The
+ * character at `end` is a line end, so the name never matches across it.
+ */
+function isField(s: string, start: number, end: number, name: string): boolean {
+  return s.startsWith(name, start) && isNameEnd(s, start + name.length, end);
+}
+
 /** Whether a field name that started earlier ends at `at`: at the colon, or at the line end. */
 function isNameEnd(s: string, at: number, end: number): boolean {
   // "Otherwise, the string is not empty but does not contain a U+003A COLON character: Process
@@ -604,13 +585,4 @@ function stringIndexOrEnd(s: string, ch: string, from: number): number {
 function hasNul(s: string, from: number, end: number): boolean {
   for (let i = from; i < end; i++) if (s.charCodeAt(i) === 0) return true;
   return false;
-}
-
-function isDigits(value: string): boolean {
-  if (value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
 }
