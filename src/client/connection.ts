@@ -2,6 +2,7 @@ import { EventTooLargeError as ParserTooLarge } from '../protocol/errors.js';
 import { EventParser } from '../protocol/parser.js';
 import type { SSEEvent } from '../protocol/types.js';
 import { type BackoffSettings, backoffDelay, sleep } from './backoff.js';
+import { cancelQuietly, pump } from './body.js';
 import {
   BadBase64Error,
   ConnectionLostError,
@@ -14,22 +15,9 @@ import {
 } from './errors.js';
 import { requestHeaders } from './request-headers.js';
 import { checkResponse, isFatal } from './retry-policy.js';
-import type { HeadersOption, ResendableBody } from './types.js';
+import type { ClientOptions } from './types.js';
 
-/** Everything one subscription needs to connect, fixed for its lifetime. */
-export interface StreamSetup {
-  url: string;
-  method: string;
-  headers: HeadersOption | undefined;
-  body: ResendableBody | undefined;
-  fetch: typeof globalThis.fetch;
-  backoff: BackoffSettings | false;
-  maxEventSize: number;
-  base64: boolean;
-  validator: ((res: Response) => void | Promise<void>) | undefined;
-  onConnect: (() => void) | undefined;
-  onDisconnect: ((error?: unknown) => void) | undefined;
-}
+const DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024;
 
 /** Where a subscription's events and state changes go. */
 export interface StreamSink {
@@ -46,22 +34,28 @@ class Passthrough {
 }
 
 /**
- * Connect, read events, and reconnect with backoff until `signal` aborts (resolves), a fatal
- * error (rejects), or, with `reconnect: false`, the end of the stream.
+ * Connect to `url`, read events, and reconnect with backoff until `signal` aborts (resolves), a
+ * fatal error (rejects), or, with `reconnect: false`, the end of the stream. The options are read
+ * once, here.
  */
 export async function runStream(
-  setup: StreamSetup,
+  url: string,
+  options: ClientOptions,
+  backoff: BackoffSettings | false,
   sink: StreamSink,
   signal: AbortSignal,
   lastEventId: string,
 ): Promise<void> {
+  const { headers, body, responseValidator, onConnect, onDisconnect } = options;
+  const method = options.method ?? 'GET';
+  const fetchFn = options.fetch ?? globalThis.fetch;
   let serverRetry: number | undefined;
   // Whether the current connection delivered an event: only that makes it a successful connect.
   let delivered = false;
   // The id of the last event handed out, and whether an abort dropped events parsed after it.
   let handedOut = lastEventId;
   let dropped = false;
-  const decoder = setup.base64 ? new TextDecoder() : undefined;
+  const decoder = options.encodingBase64 === true ? new TextDecoder() : undefined;
   const parser = new EventParser(
     {
       onEvent(e) {
@@ -85,9 +79,50 @@ export async function runStream(
         serverRetry = ms;
       },
     },
-    { maxEventSize: setup.maxEventSize },
+    { maxEventSize: options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE },
   );
   parser.lastEventId = lastEventId;
+
+  /** One request; resolves with an accepted response or throws why not. */
+  const connect = async (): Promise<Response> => {
+    let sent: Headers;
+    try {
+      sent = await requestHeaders(headers, parser.lastEventId);
+    } catch (e) {
+      throw new HeadersFailedError(e);
+    }
+    const res = await fetchFn(url, {
+      method,
+      headers: sent,
+      body: (body ?? null) as BodyInit | null,
+      cache: 'no-store',
+      signal,
+    });
+    try {
+      // The built-in checks (and so the retry policy) first: the validator sees only responses
+      // the client would accept, so a validator that refuses anything not ok cannot make a 503
+      // final.
+      checkResponse(res, url);
+      if (!res.body) throw new TypeError('the response has no body');
+      if (responseValidator) {
+        try {
+          await responseValidator(res);
+        } catch (e) {
+          throw new ValidatorRefusedError(e);
+        }
+      }
+    } catch (e) {
+      if (e instanceof HttpStatusError && /^text\//i.test(res.headers.get('content-type') ?? '')) {
+        // The server's own words ("Stream "x" does not exist…") say more than the status does.
+        throw new HttpStatusError(e.status, e.url, e.retryAfterMs, await replyStart(res));
+      }
+      // Free the connection before waiting or giving up.
+      cancelQuietly(res.body);
+      throw e;
+    }
+    return res;
+  };
+
   // Consecutive failed connects: a connect succeeds once its response delivers an event (or stays
   // open, quietly, for maxDelayMs), so a server that accepts and closes at once counts as failing.
   let failures = 0;
@@ -98,12 +133,12 @@ export async function runStream(
     let openedAt = 0;
     delivered = false;
     try {
-      const res = await connect(setup, parser.lastEventId, signal);
+      const res = await connect();
       accepted = true;
       openedAt = Date.now();
       sink.connected(true);
       try {
-        setup.onConnect?.();
+        onConnect?.();
       } catch (e) {
         throw new Passthrough(e);
       }
@@ -117,8 +152,8 @@ export async function runStream(
             sink.lastEventId(dropped ? handedOut : parser.lastEventId);
           }
         },
-        sink,
         signal,
+        sink.pause,
       );
     } catch (e) {
       error =
@@ -131,12 +166,11 @@ export async function runStream(
     parser.reset();
     if (accepted) {
       sink.connected(false);
-      setup.onDisconnect?.(signal.aborted || error instanceof Passthrough ? undefined : error);
+      onDisconnect?.(signal.aborted || error instanceof Passthrough ? undefined : error);
     }
     if (signal.aborted) return;
     if (error instanceof Passthrough) throw error.error;
     if (isFatal(error)) throw error;
-    const backoff = setup.backoff;
     if (backoff === false) {
       if (error === undefined) return;
       throw error instanceof SSEClientError ? error : new ConnectionLostError(error);
@@ -160,55 +194,11 @@ export async function runStream(
   }
 }
 
-/** One request; resolves with an accepted response or throws why not. */
-async function connect(
-  setup: StreamSetup,
-  lastEventId: string,
-  signal: AbortSignal,
-): Promise<Response> {
-  let headers: Headers;
-  try {
-    headers = await requestHeaders(setup.headers, lastEventId);
-  } catch (e) {
-    throw new HeadersFailedError(e);
-  }
-  const fetchFn = setup.fetch;
-  const res = await fetchFn(setup.url, {
-    method: setup.method,
-    headers,
-    body: (setup.body ?? null) as BodyInit | null,
-    cache: 'no-store',
-    signal,
-  });
-  try {
-    // The built-in checks (and so the retry policy) first: the validator sees only responses the
-    // client would accept, so a validator that refuses anything not ok cannot make a 503 final.
-    checkResponse(res, setup.url);
-    if (!res.body) throw new TypeError('the response has no body');
-    if (setup.validator) {
-      try {
-        await setup.validator(res);
-      } catch (e) {
-        throw new ValidatorRefusedError(e);
-      }
-    }
-  } catch (e) {
-    if (e instanceof HttpStatusError && /^text\//i.test(res.headers.get('content-type') ?? '')) {
-      // The server's own words ("Stream "x" does not exist…") say more than the status does.
-      throw new HttpStatusError(e.status, e.url, e.retryAfterMs, await replyStart(res));
-    }
-    // Free the connection before waiting or giving up.
-    res.body?.cancel().catch(() => {});
-    throw e;
-  }
-  return res;
-}
-
 /** Up to 1 KiB of a reply's text, read for at most a second; the rest is not waited for. */
 async function replyStart(res: Response): Promise<string> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
-  const timer = setTimeout(() => reader.cancel().catch(() => {}), 1000);
+  const timer = setTimeout(() => cancelQuietly(reader), 1000);
   let text = '';
   try {
     while (text.length < 1024) {
@@ -220,39 +210,8 @@ async function replyStart(res: Response): Promise<string> {
     // cut short: what came is enough
   }
   clearTimeout(timer);
-  reader.cancel().catch(() => {});
+  cancelQuietly(reader);
   return text.slice(0, 1024).trim();
-}
-
-/** Hand the body's chunks to `feed` until it ends; throws on a network error. */
-async function pump(
-  body: ReadableStream<Uint8Array>,
-  feed: (chunk: Uint8Array) => void,
-  sink: StreamSink,
-  signal: AbortSignal,
-): Promise<void> {
-  const reader = body.getReader();
-  const onAbort = () => {
-    reader.cancel().catch(() => {});
-  };
-  signal.addEventListener('abort', onAbort);
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        finished = true;
-        return;
-      }
-      feed(value);
-      const wait = sink.pause?.();
-      if (wait) await wait;
-      if (signal.aborted) return;
-    }
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    if (!finished) reader.cancel().catch(() => {});
-  }
 }
 
 function decodeBase64(text: string, decoder: TextDecoder): string {

@@ -1,5 +1,6 @@
 import { EventParser } from '../protocol/parser.js';
 import { MAX_TIMER_MS } from './backoff.js';
+import { cancelQuietly } from './body.js';
 import { requestHeaders } from './request-headers.js';
 import { isEventStream } from './retry-policy.js';
 import type { HeadersOption } from './types.js';
@@ -155,13 +156,13 @@ export class EventSource extends EventTarget {
       return;
     }
     if (controller.signal.aborted) {
-      res.body?.cancel().catch(() => {});
+      cancelQuietly(res.body);
       return;
     }
     // "if res's status is not 200, or if res's `Content-Type` is not `text/event-stream`, then
     // fail the connection."
     if (res.status !== 200 || !isEventStream(res.headers.get('content-type') ?? '') || !res.body) {
-      res.body?.cancel().catch(() => {});
+      cancelQuietly(res.body);
       this.#fail();
       return;
     }
@@ -178,7 +179,7 @@ export class EventSource extends EventTarget {
     } catch {
       // A network error mid-stream: reconnect, as when the stream ends.
     }
-    reader.cancel().catch(() => {});
+    cancelQuietly(reader);
     this.#parser.reset();
     this.#reestablish();
   }

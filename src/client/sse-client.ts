@@ -1,10 +1,9 @@
 import type { SSEEvent } from '../protocol/types.js';
 import { type BackoffSettings, backoffSettings } from './backoff.js';
-import { runStream, type StreamSetup, type StreamSink } from './connection.js';
+import { runStream, type StreamSink } from './connection.js';
 import { EventQueue } from './event-queue.js';
 import type { ClientOptions, SubscribeOptions } from './types.js';
 
-const DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024;
 /** Events `events()` buffers before it stops reading the body. */
 const EVENTS_HIGH_WATER_MARK = 256;
 
@@ -155,22 +154,15 @@ export class SSEClient {
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort);
     this.#controllers.add(controller);
-    const o = this.#options;
-    const setup: StreamSetup = {
-      url,
-      method: o.method ?? 'GET',
-      headers: o.headers,
-      body: o.body,
-      fetch: o.fetch ?? globalThis.fetch,
-      backoff: this.#backoff,
-      maxEventSize: o.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE,
-      base64: o.encodingBase64 === true,
-      validator: o.responseValidator,
-      onConnect: o.onConnect,
-      onDisconnect: o.onDisconnect,
-    };
     try {
-      await runStream(setup, sink, controller.signal, this.#ids.get(url) ?? this.#seed);
+      await runStream(
+        url,
+        this.#options,
+        this.#backoff,
+        sink,
+        controller.signal,
+        this.#ids.get(url) ?? this.#seed,
+      );
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.#controllers.delete(controller);
