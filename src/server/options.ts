@@ -13,6 +13,7 @@ export function checkOptions(options: ServerOptions): void {
   checkWhole('retryMs', options.retryMs, 0, MAX_TIMER_MS);
   checkNumber('keepAliveMs', options.keepAliveMs, 0, MAX_TIMER_MS);
   checkNumber('maxQueuedBytes', options.maxQueuedBytes, 1);
+  checkNumber('maxWriteDelayMs', options.maxWriteDelayMs, 0, MAX_TIMER_MS);
   checkStreamOptions(options);
   if (options.resetEvent != null && !/^[^\r\n]*$/.test(String(options.resetEvent))) {
     throw new InvalidOptionError(

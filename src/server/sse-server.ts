@@ -230,6 +230,7 @@ function streamSettings(
     replayLimits: { ...limits, maxAgeMs: Math.min(limits.maxAgeMs, eventTTL) },
     resetEvent: options.resetEvent === undefined ? 'reset' : options.resetEvent,
     maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
+    maxWriteDelayMs: options.maxWriteDelayMs ?? 20,
     encodeBase64: options.encodeBase64 === true,
     onUnsubscribe: options.onUnsubscribe,
   };

@@ -13,6 +13,9 @@ import type { Subscriber } from './subscriber.js';
 import type { UnsubscribeInfo, UnsubscribeReason } from './types.js';
 import { resetText, wireText } from './wire.js';
 
+/** Held events are written at once when they reach this size (see `holdMs`). */
+const MAX_HELD_BYTES = 64 * 1024;
+
 /** What a stream needs from its server; one object shared by all streams. */
 export interface StreamSettings {
   broker: Broker;
@@ -22,6 +25,8 @@ export interface StreamSettings {
   replayLimits: HistoryLimits;
   resetEvent: string | null;
   maxQueuedBytes: number;
+  /** The longest a stream under load holds events to join them (0: never holds). */
+  maxWriteDelayMs: number;
   encodeBase64: boolean;
   onUnsubscribe?: (streamId: string, info: UnsubscribeInfo) => void;
 }
@@ -30,14 +35,20 @@ export interface StreamSettings {
  * A named stream: its subscribers in this process, fed by the broker.
  *
  * Events that arrive in the same tick are sent as one write, encoded once and shared by every
- * subscriber: the cost per subscriber is one `write` call per tick, whatever the burst.
+ * subscriber: the cost per subscriber is one `write` call per tick, whatever the burst. A stream
+ * that falls behind also joins events across ticks (see `holdMs`).
  */
 export class Stream {
   readonly id: string;
   private readonly settings: StreamSettings;
   private readonly subscribers = new Set<Subscriber>();
   private pending: BrokerEvent[] = [];
+  private pendingBytes = 0;
   private flushScheduled = false;
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last fan-out ended and how long it took, in `performance.now()` ms. */
+  private lastFlushEnd = 0;
+  private lastFlushCost = 0;
   /** The newest event seen live: a new subscriber without replay starts after it. */
   private newestSeq = -1;
   private newestId = '';
@@ -182,17 +193,47 @@ export class Stream {
     this.newestSeq = event.seq;
     this.newestId = event.id;
     this.pending.push(event);
+    this.pendingBytes += event.body.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
+      const hold = this.holdMs();
+      if (hold === 0) queueMicrotask(this.flush);
+      else this.flushTimer = setTimeout(this.flush, hold);
+    } else if (this.flushTimer !== undefined && this.pendingBytes >= MAX_HELD_BYTES) {
+      // Enough for a full write, and a publisher that never yields to the event loop would
+      // otherwise pile up events the timer cannot send: write them now.
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
       queueMicrotask(this.flush);
     }
   }
 
+  /**
+   * How long to hold the events now arriving before writing them: 0 while the stream keeps up.
+   * A fan-out costs one socket write per subscriber whatever it carries, and the system call is
+   * most of that cost; so a stream that has been idle for less time than its last fan-out took
+   * (it is busy more than half the time) holds events for about one fan-out's duration, and the
+   * next write carries them all. That is no longer than the last subscriber of a fan-out waits
+   * anyway (but at least the 1 ms a timer takes), and at most `maxWriteDelayMs`.
+   */
+  private holdMs(): number {
+    const max = this.settings.maxWriteDelayMs;
+    const cost = this.lastFlushCost;
+    if (max === 0 || performance.now() - this.lastFlushEnd >= cost) return 0;
+    return Math.min(max, Math.max(1, cost));
+  }
+
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    if (this.flushTimer !== undefined) {
+      clearTimeout(this.flushTimer); // flushed early: by close() or a gap
+      this.flushTimer = undefined;
+    }
     const events = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     if (events.length === 0 || this.subscribers.size === 0) return;
+    const start = performance.now();
     const last = events[events.length - 1]!;
     let shared: Buffer | undefined;
     for (const sub of this.subscribers) {
@@ -223,6 +264,8 @@ export class Stream {
       }
       sub.lastSeq = last.seq;
     }
+    this.lastFlushEnd = performance.now();
+    this.lastFlushCost = this.lastFlushEnd - start;
   };
 
   private send(sub: Subscriber, chunk: Uint8Array): void {
@@ -239,6 +282,7 @@ export class Stream {
   /** The broker may have missed events: tell every subscriber it cannot be sure it has all. */
   private gap(reason: ResetReason): void {
     if (this.settings.resetEvent === null) return;
+    this.flush(); // the events received before the gap go out before the reset
     const chunk = Buffer.from(
       resetText(this.settings.resetEvent, reason, this.newestId, this.settings.encodeBase64),
     );
