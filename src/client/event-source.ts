@@ -43,6 +43,10 @@ export class EventSource extends EventTarget {
   // `declare`: set in the constructor, with no initializer code in the bundle. The `#` fields
   // below get short names from the minifier, which it cannot give `private` ones.
   declare readonly url: string;
+  // Event handler attributes, defined on the prototype below.
+  declare onopen: Handler;
+  declare onmessage: MessageHandler;
+  declare onerror: Handler;
   declare readonly withCredentials: boolean;
   #state: number = CONNECTING;
   readonly #init: EventSourceInit;
@@ -69,10 +73,7 @@ export class EventSource extends EventTarget {
     try {
       parsed = new URL(String(url), (globalThis as { location?: { href: string } }).location?.href);
     } catch {
-      throw new DOMException(
-        `Cannot open an EventSource to ${JSON.stringify(String(url))}: not a valid URL`,
-        'SyntaxError',
-      );
+      throw new DOMException(`${JSON.stringify(String(url))} is not a valid URL`, 'SyntaxError');
     }
     this.url = parsed.href;
     this.withCredentials = init.withCredentials === true;
@@ -92,6 +93,23 @@ export class EventSource extends EventTarget {
     this.#connect();
   }
 
+  static {
+    for (const [value, name] of ['CONNECTING', 'OPEN', 'CLOSED'].entries()) {
+      Object.defineProperty(this.prototype, name, { value, enumerable: true });
+    }
+    for (const type of ['open', 'message', 'error']) {
+      Object.defineProperty(this.prototype, `on${type}`, {
+        get(this: EventSource) {
+          return this.#handlers[type]?.fn ?? null;
+        },
+        set(this: EventSource, fn: Handler) {
+          this.#setHandler(type, fn);
+        },
+        configurable: true,
+      });
+    }
+  }
+
   override addEventListener(
     type: string,
     // Wide enough for every overload below (a listener typed for MessageEvent included).
@@ -107,25 +125,6 @@ export class EventSource extends EventTarget {
 
   get readyState(): number {
     return this.#state;
-  }
-
-  get onopen(): Handler {
-    return this.#getHandler('open');
-  }
-  set onopen(fn: Handler) {
-    this.#setHandler('open', fn);
-  }
-  get onmessage(): MessageHandler {
-    return this.#getHandler('message') as MessageHandler;
-  }
-  set onmessage(fn: MessageHandler) {
-    this.#setHandler('message', fn as Handler);
-  }
-  get onerror(): Handler {
-    return this.#getHandler('error');
-  }
-  set onerror(fn: Handler) {
-    this.#setHandler('error', fn);
   }
 
   /** "Abort any instances of the fetch algorithm started for this EventSource object, and set the readyState attribute to CLOSED." */
@@ -213,10 +212,6 @@ export class EventSource extends EventTarget {
     );
   }
 
-  #getHandler(type: string): Handler {
-    return this.#handlers[type]?.fn ?? null;
-  }
-
   /** An event handler attribute: one listener, added when first set, removed when set to null. */
   #setHandler(type: string, fn: Handler): void {
     const slot = this.#handlers[type];
@@ -238,14 +233,6 @@ export class EventSource extends EventTarget {
       this.addEventListener(type, entry.listener);
     }
   }
-}
-
-for (const [name, value] of [
-  ['CONNECTING', CONNECTING],
-  ['OPEN', OPEN],
-  ['CLOSED', CLOSED],
-] as const) {
-  Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
 }
 
 export interface EventSource {
