@@ -50,13 +50,13 @@ export class HttpStatusError extends SSEClientError {
 
 /** What a person can do about a status, by its class: each says only what is true of it. */
 function statusAdvice(status: number): string {
-  if (status === 401 || status === 403) return 'check the credentials (token, headers option)';
+  if (status === 401 || status === 403) return 'check the credentials (headers option)';
   if (status === 404 || status === 410) return 'check the URL and the stream name';
   if (status === 405) return 'check the method option';
-  if (status === 408) return 'the server timed out; try again';
-  if (status === 429) return 'rate limited: wait, then try again';
-  if (status >= 500) return 'a failure on the server side: check its logs';
-  if (status >= 300 && status < 400) return 'a redirect fetch did not follow: use its target URL';
+  if (status === 408) return 'timed out: try again';
+  if (status === 429) return 'rate limited: try again later';
+  if (status >= 500) return 'failed on the server side: see its logs';
+  if (status >= 300 && status < 400) return 'a redirect not followed: use its target URL';
   return 'check the URL, method, headers and body';
 }
 
@@ -67,7 +67,7 @@ export class NoContentError extends SSEClientError {
     super(
       'NO_CONTENT',
       'NoContentError',
-      `HTTP 204 from ${url}: the server says stop; subscribe again later`,
+      `HTTP 204 from ${url}: the server says stop; subscribe later`,
     );
     this.url = url;
   }

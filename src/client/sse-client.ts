@@ -175,7 +175,7 @@ function checkBody(method: string, body: unknown): void {
   if (body === undefined || body === null) return;
   const m = method.toUpperCase();
   if (m === 'GET' || m === 'HEAD') {
-    throw new TypeError(`A ${m} request cannot have a body: use method 'POST' (or another).`);
+    throw new TypeError(`A ${m} request cannot have a body: set the method, e.g. 'POST'`);
   }
   const resendable =
     typeof body === 'string' ||

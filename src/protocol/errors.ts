@@ -3,9 +3,8 @@ export class EventTooLargeError extends RangeError {
   readonly code = 'EVENT_TOO_LARGE' as const;
   constructor(readonly limit: number) {
     super(
-      `An event exceeded maxEventSize (${limit} bytes) before it ended. ` +
-        'Raise the maxEventSize option if such events are expected, or check that the server ' +
-        'ends each event with a blank line.',
+      `An event passed maxEventSize (${limit} bytes): raise the maxEventSize option, or check ` +
+        'that the server ends each event with a blank line',
     );
     this.name = 'EventTooLargeError';
   }
