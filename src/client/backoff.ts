@@ -14,7 +14,7 @@ export function backoffSettings(opts: ReconnectOptions = {}): BackoffSettings {
     maxDelayMs: opts.maxDelayMs ?? 30_000,
     multiplier: opts.multiplier ?? 2,
     jitter: opts.jitter ?? 0.2,
-    maxRetries: opts.maxRetries ?? Number.POSITIVE_INFINITY,
+    maxRetries: opts.maxRetries ?? Infinity,
   };
   for (const [name, value] of Object.entries(s)) {
     // jitter is a fraction of the delay: 0..1
