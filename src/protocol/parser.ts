@@ -417,7 +417,12 @@ export class EventParser {
         if (this.#handlers.onComment) this.#handlers.onComment(value(s, start, end));
         return;
       case 100: // d
-        if (isField(s, start, end, 'data')) {
+        if (
+          s.charCodeAt(start + 1) === 97 &&
+          s.charCodeAt(start + 2) === 116 &&
+          s.charCodeAt(start + 3) === 97 &&
+          isNameEnd(s, start + 4, end)
+        ) {
           // "Append the field value to the data buffer, then append a single U+000A LINE FEED"
           // — kept as lines joined with LF, which is the same once the last LF is removed.
           const v = value(s, start + 4, end);
@@ -425,18 +430,32 @@ export class EventParser {
         }
         return;
       case 105: // i
-        // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
-        // to the field value. Otherwise, ignore the field."
-        if (isField(s, start, end, 'id') && !hasNul(s, start + 2, end)) {
-          this.#idBuffer = value(s, start + 2, end);
+        if (s.charCodeAt(start + 1) === 100 && isNameEnd(s, start + 2, end)) {
+          // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
+          // to the field value. Otherwise, ignore the field."
+          if (!hasNul(s, start + 2, end)) this.#idBuffer = value(s, start + 2, end);
         }
         return;
       case 101: // e
-        // "Set the event type buffer to the field value."
-        if (isField(s, start, end, 'event')) this.#type = value(s, start + 5, end);
+        if (
+          s.charCodeAt(start + 1) === 118 &&
+          s.charCodeAt(start + 2) === 101 &&
+          s.charCodeAt(start + 3) === 110 &&
+          s.charCodeAt(start + 4) === 116 &&
+          isNameEnd(s, start + 5, end)
+        ) {
+          // "Set the event type buffer to the field value."
+          this.#type = value(s, start + 5, end);
+        }
         return;
       case 114: // r
-        if (isField(s, start, end, 'retry')) {
+        if (
+          s.charCodeAt(start + 1) === 101 &&
+          s.charCodeAt(start + 2) === 116 &&
+          s.charCodeAt(start + 3) === 114 &&
+          s.charCodeAt(start + 4) === 121 &&
+          isNameEnd(s, start + 5, end)
+        ) {
           const v = value(s, start + 5, end);
           // "If the field value consists of only ASCII digits, then interpret the field value as
           // an integer in base ten, and set the event stream's reconnection time to that integer.
@@ -551,14 +570,6 @@ function lastCharStart(b: Uint8Array, from: number): number {
     return i + size > n ? i : n;
   }
   return n;
-}
-
-/**
- * Whether the line s[start, end) is the field `name`: the name, then a colon or the line end. The
- * character at `end` is a line end, so the name never matches across it.
- */
-function isField(s: string, start: number, end: number, name: string): boolean {
-  return s.startsWith(name, start) && isNameEnd(s, start + name.length, end);
 }
 
 /** Whether a field name that started earlier ends at `at`: at the colon, or at the line end. */
