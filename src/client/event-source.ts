@@ -56,7 +56,9 @@ export class EventSource extends EventTarget {
   #origin = '';
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #handlers: Record<string, { fn: Handler; listener: (e: Event) => void } | undefined> = {};
+  /** The event handler attributes' values, and the one listener per type that calls them. */
+  #handlers: Record<string, Handler | undefined> = {};
+  #handlerListeners: Record<string, (e: Event) => void> = {};
   /**
    * Every event type a listener was ever added for: an event of any other type would reach no
    * one, so no MessageEvent is built for it. Types are never taken out (a `once` or `signal`
@@ -95,12 +97,12 @@ export class EventSource extends EventTarget {
 
   static {
     for (const [value, name] of ['CONNECTING', 'OPEN', 'CLOSED'].entries()) {
-      Object.defineProperty(this.prototype, name, { value, enumerable: true });
+      Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
     }
     for (const type of ['open', 'message', 'error']) {
-      Object.defineProperty(this.prototype, `on${type}`, {
+      Object.defineProperty(EventSource.prototype, `on${type}`, {
         get(this: EventSource) {
-          return this.#handlers[type]?.fn ?? null;
+          return this.#handlers[type] ?? null;
         },
         set(this: EventSource, fn: Handler) {
           this.#setHandler(type, fn);
@@ -212,26 +214,19 @@ export class EventSource extends EventTarget {
     );
   }
 
-  /** An event handler attribute: one listener, added when first set, removed when set to null. */
+  /**
+   * An event handler attribute: its listener is added when it is first set, and removed when it
+   * is set to null, so one set again later runs after the listeners added in between.
+   */
   #setHandler(type: string, fn: Handler): void {
-    const slot = this.#handlers[type];
     const value = typeof fn === 'function' ? fn : null;
-    if (slot) {
-      slot.fn = value;
-      if (value === null) {
-        this.removeEventListener(type, slot.listener);
-        this.#handlers[type] = undefined;
-      }
-    } else if (value !== null) {
-      const entry = {
-        fn: value,
-        listener: (e: Event) => {
-          entry.fn?.call(this, e);
-        },
-      };
-      this.#handlers[type] = entry;
-      this.addEventListener(type, entry.listener);
-    }
+    // Returns nothing, as before: what an async handler returns stays the handler's own.
+    const listener = (this.#handlerListeners[type] ??= (e) => {
+      this.#handlers[type]?.call(this, e);
+    });
+    if (value === null) this.removeEventListener(type, listener);
+    else if (!this.#handlers[type]) this.addEventListener(type, listener);
+    this.#handlers[type] = value;
   }
 }
 
