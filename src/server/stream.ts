@@ -12,8 +12,9 @@ import { callHook } from './hooks.js';
 import type { Subscriber } from './subscriber.js';
 import type { UnsubscribeInfo, UnsubscribeReason } from './types.js';
 import { resetText, wireText } from './wire.js';
+import { WritePacer } from './write-pacer.js';
 
-/** Held events are written at once when they reach this size (see `holdMs`). */
+/** Held events are written at the end of the tick in which they reach this size. */
 const MAX_HELD_BYTES = 64 * 1024;
 
 /** What a stream needs from its server; one object shared by all streams. */
@@ -36,7 +37,7 @@ export interface StreamSettings {
  *
  * Events that arrive in the same tick are sent as one write, encoded once and shared by every
  * subscriber: the cost per subscriber is one `write` call per tick, whatever the burst. A stream
- * that falls behind also joins events across ticks (see `holdMs`).
+ * that falls behind also joins events across ticks (see WritePacer).
  */
 export class Stream {
   readonly id: string;
@@ -44,11 +45,11 @@ export class Stream {
   private readonly subscribers = new Set<Subscriber>();
   private pending: BrokerEvent[] = [];
   private pendingBytes = 0;
-  private flushScheduled = false;
+  /** Events have arrived in this tick: its end (a microtask) is queued. */
+  private inTick = false;
+  /** Set while events are held to be joined with later ones (see WritePacer). */
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
-  /** When the last fan-out ended and how long it took, in `performance.now()` ms. */
-  private lastFlushEnd = 0;
-  private lastFlushCost = 0;
+  private readonly pacer: WritePacer;
   /** The newest event seen live: a new subscriber without replay starts after it. */
   private newestSeq = -1;
   private newestId = '';
@@ -59,6 +60,7 @@ export class Stream {
   constructor(id: string, settings: StreamSettings) {
     this.id = id;
     this.settings = settings;
+    this.pacer = new WritePacer(settings.maxWriteDelayMs);
     this.unlisten = this.listen();
   }
 
@@ -194,37 +196,29 @@ export class Stream {
     this.newestId = event.id;
     this.pending.push(event);
     this.pendingBytes += event.body.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      const hold = this.holdMs();
-      if (hold === 0) queueMicrotask(this.flush);
-      else this.flushTimer = setTimeout(this.flush, hold);
-    } else if (this.flushTimer !== undefined && this.pendingBytes >= MAX_HELD_BYTES) {
+    if (!this.inTick) {
+      // The first event of this tick: its events are written together at its end, or held.
+      this.inTick = true;
+      queueMicrotask(this.endTick);
+      const hold = this.pacer.arrived(performance.now());
+      if (hold > 0 && this.flushTimer === undefined) {
+        this.flushTimer = setTimeout(this.flush, hold);
+      }
+    }
+    if (this.flushTimer !== undefined && this.pendingBytes >= MAX_HELD_BYTES) {
       // Enough for a full write, and a publisher that never yields to the event loop would
-      // otherwise pile up events the timer cannot send: write them now.
+      // otherwise pile up events the timer cannot send: write them at this tick's end.
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
-      queueMicrotask(this.flush);
     }
   }
 
-  /**
-   * How long to hold the events now arriving before writing them: 0 while the stream keeps up.
-   * A fan-out costs one socket write per subscriber whatever it carries, and the system call is
-   * most of that cost; so a stream that has been idle for less time than its last fan-out took
-   * (it is busy more than half the time) holds events for about one fan-out's duration, and the
-   * next write carries them all. That is no longer than the last subscriber of a fan-out waits
-   * anyway (but at least the 1 ms a timer takes), and at most `maxWriteDelayMs`.
-   */
-  private holdMs(): number {
-    const max = this.settings.maxWriteDelayMs;
-    const cost = this.lastFlushCost;
-    if (max === 0 || performance.now() - this.lastFlushEnd >= cost) return 0;
-    return Math.min(max, Math.max(1, cost));
-  }
+  private readonly endTick = (): void => {
+    this.inTick = false;
+    if (this.flushTimer === undefined) this.flush();
+  };
 
   private readonly flush = (): void => {
-    this.flushScheduled = false;
     if (this.flushTimer !== undefined) {
       clearTimeout(this.flushTimer); // flushed early: by close() or a gap
       this.flushTimer = undefined;
@@ -264,8 +258,7 @@ export class Stream {
       }
       sub.lastSeq = last.seq;
     }
-    this.lastFlushEnd = performance.now();
-    this.lastFlushCost = this.lastFlushEnd - start;
+    this.pacer.wrote(performance.now() - start);
   };
 
   private send(sub: Subscriber, chunk: Uint8Array): void {

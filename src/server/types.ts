@@ -67,9 +67,9 @@ export interface ServerOptions {
   /** A subscriber this many bytes behind is disconnected (default 1 MiB). */
   maxQueuedBytes?: number;
   /**
-   * A stream busy writing more than half the time holds new events up to about as long as one
-   * fan-out takes, but never longer than this (ms), to send them in one write per subscriber
-   * (default 20; 0: write every tick's events at once).
+   * A stream that gets events more often than it can write them one fan-out at a time holds
+   * them for about as long as one fan-out takes, but never longer than this (ms), and sends them
+   * in one write per subscriber (default 20; 0: write every tick's events at once).
    */
   maxWriteDelayMs?: number;
   /** The query parameter that names the stream (default 'stream'). */
