@@ -11,7 +11,8 @@
  * Offered rate: a fixed number of deliveries per second (events/s × N), by default above what one
  * core can serve, so deliveries/s is each server's capacity; late ticks are caught up one at a
  * time and dropped when more than 100 ms late. Latency is publish (in the server, before fan-out)
- * to parse (in the subscriber process); compare it at a rate every server sustains.
+ * to parse (in the subscriber process); compare it at a rate every server sustains. When the
+ * subscriber process is near 100 % CPU, it is the limit, and a server's figure is a lower bound.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -26,10 +27,12 @@ const { values: opts } = parseArgs({
     servers: { type: 'string', default: 'ssekit,better-sse,raw,raw-joined' },
     seconds: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '1' },
-    // Offered deliveries per second, for 1 event per tick and for bursts.
-    'offered-single': { type: 'string', default: '300000' },
-    'offered-burst': { type: 'string', default: '1000000' },
-    'max-ticks': { type: 'string', default: '1000' },
+    // Offered deliveries per second, for 1 event per tick and for bursts: more than any server
+    // here sustains (a stream that falls behind joins events, so ssekit takes millions).
+    'offered-single': { type: 'string', default: '3000000' },
+    'offered-burst': { type: 'string', default: '3000000' },
+    // Above 1,000 ticks/s the publisher runs back to back (setImmediate), not on a timer.
+    'max-ticks': { type: 'string', default: '30000' },
     profile: { type: 'string' },
     // Rounds per case: tail latency moves more between runs than between servers, so a ratio
     // needs the median of several interleaved runs.
@@ -239,7 +242,9 @@ async function main() {
       const vsRaw = raw ? ours.deliveriesPerSecond / raw.deliveriesPerSecond : Number.NaN;
       const vsBetter = better ? ours.deliveriesPerSecond / better.deliveriesPerSecond : Number.NaN;
       const p99 = raw ? ours.p99Ms / raw.p99Ms : Number.NaN;
-      const met = vsRaw >= 0.9 && vsBetter >= 2 && p99 <= 1.2 ? 'yes' : 'no';
+      // At capacity every server's queues grow, so its p99 says little: the latency target is
+      // judged at a rate every server sustains (--offered-single/--offered-burst).
+      const met = vsRaw >= 0.9 && vsBetter >= 2 ? 'yes' : 'no';
       // On a shared machine a server gets what CPU it can: deliveries per CPU-second is the
       // capacity it would have on a core of its own.
       const perCpu = (r: Row | undefined) => (r ? 1 / r.cpuUsPerDelivery : Number.NaN);
@@ -266,9 +271,9 @@ async function main() {
         'events/tick',
         'ssekit/raw deliveries (≥ 0.9): per s · per CPU-s',
         'ssekit/better-sse (≥ 2): per s · per CPU-s · per user CPU-s',
-        'ssekit/raw p99 (≤ 1.2)',
+        'ssekit/raw p99 (≤ 1.2 at a fixed rate)',
         'ssekit/raw-joined: per s · per CPU-s',
-        'targets met (per s)',
+        'deliveries targets met',
       ],
       targets,
     )}`,
