@@ -241,7 +241,6 @@ async function main() {
       if (!ours) continue;
       const vsRaw = raw ? ours.deliveriesPerSecond / raw.deliveriesPerSecond : Number.NaN;
       const vsBetter = better ? ours.deliveriesPerSecond / better.deliveriesPerSecond : Number.NaN;
-      const p99 = raw ? ours.p99Ms / raw.p99Ms : Number.NaN;
       // At capacity every server's queues grow, so its p99 says little: the latency target is
       // judged at a rate every server sustains (--offered-single/--offered-burst).
       const met = vsRaw >= 0.9 && vsBetter >= 2 ? 'yes' : 'no';
