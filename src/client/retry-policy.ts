@@ -26,11 +26,7 @@ export function checkResponse(res: Response, url: string): void {
 
 /** The MIME type's essence is `text/event-stream` (parameters such as charset are ignored). */
 export function isEventStream(contentType: string): boolean {
-  const semi = contentType.indexOf(';');
-  return (
-    (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() ===
-    'text/event-stream'
-  );
+  return contentType.split(';', 1)[0]!.trim().toLowerCase() === 'text/event-stream';
 }
 
 /** `Retry-After` as milliseconds from now: delay-seconds or an HTTP-date; undefined if neither. */
