@@ -166,6 +166,14 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     help: 'Send a comment line this often so proxies keep idle streams open (0: off).',
   },
   {
+    flag: 'max-write-delay',
+    env: 'SSEKIT_MAX_WRITE_DELAY_MS',
+    type: 'string',
+    value: 'MS',
+    default: '20',
+    help: 'A stream getting events faster than it can write them joins them for up to this long (0: never).',
+  },
+  {
     flag: 'retry',
     env: 'SSEKIT_RETRY_MS',
     type: 'string',
@@ -213,6 +221,7 @@ export interface ServeConfig {
   maxStreams: number;
   streamIdleMs: number;
   keepAliveMs: number;
+  maxWriteDelayMs: number;
   retryMs: number | undefined;
   logFormat: LogFormat;
   logLevel: LogLevel;
@@ -292,6 +301,7 @@ export function parseServe(
     maxStreams: int('max-streams', 1),
     streamIdleMs: int('stream-idle', 1000),
     keepAliveMs: int('keep-alive', 0),
+    maxWriteDelayMs: int('max-write-delay', 0, 60_000),
     retryMs: retry === undefined ? undefined : int('retry', 0),
     logFormat: oneOf('log-format', ['text', 'json'] as const),
     logLevel: oneOf('log-level', ['error', 'warn', 'info', 'debug'] as const),

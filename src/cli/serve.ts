@@ -56,6 +56,7 @@ export async function startHub(config: ServeConfig, log: Logger): Promise<Hub> {
     broker: metrics.meter(broker),
     history: { maxEvents: config.history },
     keepAliveMs: config.keepAliveMs,
+    maxWriteDelayMs: config.maxWriteDelayMs,
     ...(config.retryMs === undefined ? {} : { retryMs: config.retryMs }),
     ...(cors ? { cors } : {}),
     onSubscribe: (stream, info) => {

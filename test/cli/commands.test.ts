@@ -87,6 +87,11 @@ describe('ssekit publish and ssekit subscribe', () => {
     expect(unknown.stderr).toBe(
       'ssekit: unknown option --no-such-flag\nRun "ssekit serve --help" for usage.\n',
     );
+    const badDelay = await run(['serve', '--max-write-delay', '5s']);
+    expect(badDelay.code).toBe(2);
+    expect(badDelay.stderr).toBe(
+      'ssekit: --max-write-delay must be a whole number from 0 to 60000, got "5s"\nRun "ssekit serve --help" for usage.\n',
+    );
     const badPort = await run(['serve', '--port', 'abc']);
     expect(badPort.stderr).toBe(
       'ssekit: --port must be a whole number from 0 to 65535, got "abc"\nRun "ssekit serve --help" for usage.\n',
@@ -112,6 +117,7 @@ describe('ssekit publish and ssekit subscribe', () => {
       ['--log-format', 'SSEKIT_LOG_FORMAT'],
       ['--max-body', 'SSEKIT_MAX_BODY'],
       ['--max-subscribers', 'SSEKIT_MAX_SUBSCRIBERS'],
+      ['--max-write-delay', 'SSEKIT_MAX_WRITE_DELAY_MS'],
     ]) {
       expect(r.stdout).toContain(flag);
       expect(r.stdout).toContain(`env ${env}`);
