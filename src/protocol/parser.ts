@@ -327,23 +327,31 @@ export class EventParser {
     // CR search per chunk, and each line one LF search.
     let lf = stringIndexOrEnd(s, '\n', pos);
     let cr = stringIndexOrEnd(s, '\r', pos);
-    while (pos < n) {
-      if (cr === n && this.#pending.length === 0) {
-        this.#linesLF(s, pos);
-        return;
-      }
+    if (this.#pending.length > 0 && pos < n) {
       const end = Math.min(lf, cr);
       if (end === n) {
         this.#pending.push(pos === 0 ? s : s.slice(pos));
         return;
       }
-      if (this.#pending.length > 0) {
-        // The line began in an earlier chunk.
-        this.#pending.push(s.slice(pos, end));
-        const line = this.#pending.join('');
-        this.#pending.length = 0;
-        this.#line(line, 0, line.length);
-      } else this.#line(s, pos, end);
+      this.#pending.push(s.slice(pos, end));
+      const line = this.#pending.join('');
+      this.#pending.length = 0;
+      this.#line(line, 0, line.length);
+      pos = this.#afterLineEnd(s, end, cr);
+      if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
+      if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
+    }
+    if (cr === n) {
+      this.#linesLF(s, pos);
+      return;
+    }
+    while (pos < n) {
+      const end = Math.min(lf, cr);
+      if (end === n) {
+        this.#pending.push(pos === 0 ? s : s.slice(pos));
+        return;
+      }
+      this.#line(s, pos, end);
       pos = this.#afterLineEnd(s, end, cr);
       if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
       if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
