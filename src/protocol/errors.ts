@@ -1,11 +1,16 @@
 /** Thrown by `EventParser.feed` when one event grows past `maxEventSize`. */
 export class EventTooLargeError extends RangeError {
-  readonly code = 'EVENT_TOO_LARGE' as const;
-  constructor(readonly limit: number) {
+  // Declared and assigned in the constructor: field declarations would add code to the browser
+  // bundle, for the same own properties in the same order.
+  declare readonly limit: number;
+  declare readonly code: 'EVENT_TOO_LARGE';
+  constructor(limit: number) {
     super(
       `An event passed maxEventSize (${limit} bytes): raise the maxEventSize option, or check ` +
         'that the server ends each event with a blank line',
     );
+    this.limit = limit;
+    this.code = 'EVENT_TOO_LARGE';
     this.name = 'EventTooLargeError';
   }
 }
