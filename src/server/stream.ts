@@ -14,8 +14,10 @@ import type { UnsubscribeInfo, UnsubscribeReason } from './types.js';
 import { resetText, wireText } from './wire.js';
 import { WritePacer } from './write-pacer.js';
 
-/** Held events are written at the end of the tick in which they reach this size. */
+/** Held events are written at the end of the tick in which they reach this size... */
 const MAX_HELD_BYTES = 64 * 1024;
+/** ...or this share of `maxQueuedBytes`, so one joined write cannot make a subscriber look slow. */
+const HELD_SHARE_OF_QUEUE = 1 / 4;
 
 /** What a stream needs from its server; one object shared by all streams. */
 export interface StreamSettings {
@@ -50,6 +52,7 @@ export class Stream {
   /** Set while events are held to be joined with later ones (see WritePacer). */
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pacer: WritePacer;
+  private readonly maxHeldBytes: number;
   /** The newest event seen live: a new subscriber without replay starts after it. */
   private newestSeq = -1;
   private newestId = '';
@@ -61,6 +64,7 @@ export class Stream {
     this.id = id;
     this.settings = settings;
     this.pacer = new WritePacer(settings.maxWriteDelayMs);
+    this.maxHeldBytes = Math.min(MAX_HELD_BYTES, settings.maxQueuedBytes * HELD_SHARE_OF_QUEUE);
     this.unlisten = this.listen();
   }
 
@@ -127,6 +131,9 @@ export class Stream {
       return;
     }
     sub.state = 'replaying';
+    // Events that reached this stream before now are in the history read below, or older than
+    // the client's id: either way, not to be sent again when a held write of them goes out.
+    const seen = this.newestSeq;
     let history: Awaited<ReturnType<Broker['history']>>;
     try {
       await this.unlisten;
@@ -149,7 +156,7 @@ export class Stream {
       text = resetText(this.settings.resetEvent, reason, lastEventId, this.settings.encodeBase64);
     }
     text += wireText(events);
-    if (events.length > 0) sub.lastSeq = events[events.length - 1]!.seq;
+    sub.lastSeq = Math.max(seen, events.length > 0 ? events[events.length - 1]!.seq : -1);
     // Live events that came while history was read: send those not already replayed.
     const backlog = sub.backlog;
     sub.backlog = undefined;
@@ -171,6 +178,7 @@ export class Stream {
     if (sub.state === 'closed') return;
     sub.state = 'closed';
     this.subscribers.delete(sub);
+    if (this.subscribers.size === 0) this.pacer.reset(); // its last cost was for others
     sub.backlog = undefined;
     if (reason === 'slow-subscriber' || reason === 'error') sub.connection.destroy();
     else if (reason !== 'client-closed') sub.connection.end();
@@ -194,6 +202,8 @@ export class Stream {
   private receive(event: BrokerEvent): void {
     this.newestSeq = event.seq;
     this.newestId = event.id;
+    // Nobody to write to (a subscriber that comes later starts after this event, or replays it).
+    if (this.subscribers.size === 0) return;
     this.pending.push(event);
     this.pendingBytes += event.body.length;
     if (!this.inTick) {
@@ -205,12 +215,17 @@ export class Stream {
         this.flushTimer = setTimeout(this.flush, hold);
       }
     }
-    if (this.flushTimer !== undefined && this.pendingBytes >= MAX_HELD_BYTES) {
+    if (this.flushTimer !== undefined && this.pendingBytes >= this.maxHeldBytes) {
       // Enough for a full write, and a publisher that never yields to the event loop would
       // otherwise pile up events the timer cannot send: write them at this tick's end.
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
+      this.cancelHold();
     }
+  }
+
+  private cancelHold(): void {
+    if (this.flushTimer === undefined) return;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
   }
 
   private readonly endTick = (): void => {
@@ -219,10 +234,7 @@ export class Stream {
   };
 
   private readonly flush = (): void => {
-    if (this.flushTimer !== undefined) {
-      clearTimeout(this.flushTimer); // flushed early: by close() or a gap
-      this.flushTimer = undefined;
-    }
+    this.cancelHold(); // when flushed early: by close() or a gap
     const events = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
@@ -230,6 +242,9 @@ export class Stream {
     const start = performance.now();
     const last = events[events.length - 1]!;
     let shared: Buffer | undefined;
+    // Subscribers that joined after a replay while events were held need only the later ones;
+    // those that joined at the same point share one buffer too.
+    let partial: { from: number; chunk: Buffer } | undefined;
     for (const sub of this.subscribers) {
       if (sub.state === 'replaying') {
         sub.backlog ??= [];
@@ -245,16 +260,9 @@ export class Stream {
         shared ??= Buffer.from(wireText(events));
         this.send(sub, shared);
       } else {
-        // Joined during this tick after a replay: only the events it has not had.
-        this.send(
-          sub,
-          Buffer.from(
-            wireText(
-              events,
-              events.findIndex((e) => e.seq > sub.lastSeq),
-            ),
-          ),
-        );
+        const from = events.findIndex((e) => e.seq > sub.lastSeq);
+        if (partial?.from !== from) partial = { from, chunk: Buffer.from(wireText(events, from)) };
+        this.send(sub, partial.chunk);
       }
       sub.lastSeq = last.seq;
     }

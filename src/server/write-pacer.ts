@@ -33,11 +33,17 @@ export class WritePacer {
         ? gap
         : this.tickGap + (gap - this.tickGap) * SMOOTHING;
     if (this.maxDelayMs === 0 || this.cost < BUSY * this.tickGap) return 0;
-    return Math.min(this.maxDelayMs, Math.max(1, this.cost));
+    // Whole ms: node rounds a timer up to them anyway, and fractions make a timer list each.
+    return Math.ceil(Math.min(this.maxDelayMs, Math.max(1, this.cost)));
   }
 
   /** A fan-out took `ms`. */
   wrote(ms: number): void {
     this.cost = ms;
+  }
+
+  /** Nobody is subscribed: what the last fan-out cost says nothing about the next one. */
+  reset(): void {
+    this.cost = 0;
   }
 }
