@@ -7,6 +7,7 @@
  *   npm run bench:fanout -- --offered-single 5000 --offered-burst 80000   # latency, not capacity
  *   npm run bench:fanout -- --profile ssekit     # writes a .cpuprofile per ssekit server to bench/.profiles
  *   npm run bench:fanout -- --repeat 5           # each case 5 times, servers interleaved; medians
+ *   npm run bench:fanout -- --servers ssekit,ssekit-unjoined,raw   # with and without joining
  *
  * Offered rate: a fixed number of deliveries per second (events/s × N), by default above what one
  * core can serve, so deliveries/s is each server's capacity; late ticks are caught up one at a

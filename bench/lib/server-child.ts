@@ -1,6 +1,7 @@
 /**
- * A benchmark server in its own process: `ssekit`, `better-sse`, or a hand-written node:http
- * loop (`raw`: one write per event; `raw-joined`: a tick's events joined into one write).
+ * A benchmark server in its own process: `ssekit` (`ssekit-unjoined`: with `maxWriteDelayMs: 0`,
+ * never joining events across ticks), `better-sse`, or a hand-written node:http loop (`raw`: one
+ * write per event; `raw-joined`: a tick's events joined into one write).
  * It listens on 127.0.0.1, publishes on request at a paced rate, and reports its CPU and memory.
  */
 import http from 'node:http';
@@ -10,7 +11,7 @@ import { SSEServer } from '../../src/server/index.js';
 import { eventData } from './events.js';
 import { type Request, serve } from './serve.js';
 
-type ServerKind = 'ssekit' | 'better-sse' | 'raw' | 'raw-joined';
+type ServerKind = 'ssekit' | 'ssekit-unjoined' | 'better-sse' | 'raw' | 'raw-joined';
 
 interface Target {
   handler: http.RequestListener;
@@ -26,8 +27,8 @@ const RAW_HEADERS = {
   Connection: 'keep-alive',
 };
 
-function ssekit(): Target {
-  const sse = new SSEServer();
+function ssekit(maxWriteDelayMs?: number): Target {
+  const sse = new SSEServer({ maxWriteDelayMs });
   const stream = sse.createStream(STREAM);
   return {
     handler: sse.handler,
@@ -81,8 +82,8 @@ function raw(joined: boolean): Target {
 
 const kind = process.argv[2] as ServerKind;
 const chosen =
-  kind === 'ssekit'
-    ? ssekit()
+  kind === 'ssekit' || kind === 'ssekit-unjoined'
+    ? ssekit(kind === 'ssekit' ? undefined : 0)
     : kind === 'better-sse'
       ? betterSse()
       : kind === 'raw' || kind === 'raw-joined'

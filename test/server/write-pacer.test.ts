@@ -13,48 +13,59 @@ import { Subscriber } from '../../src/server/subscriber.js';
 import { WritePacer } from '../../src/server/write-pacer.js';
 import { sleep } from '../support/wait.js';
 
+/** `ticks` ticks `gap` ms apart, each followed by a fan-out of `cost` ms; the last hold. */
+function run(pacer: WritePacer, from: number, ticks: number, gap: number, cost: number) {
+  let t = from;
+  let hold = 0;
+  for (let i = 0; i < ticks; i++) {
+    hold = pacer.arrived((t += gap));
+    pacer.wrote(cost);
+  }
+  return { t, hold };
+}
+
 describe('WritePacer', () => {
-  it('holds nothing for the first ticks, nor while ticks come further apart than 4/3 of a fan-out', () => {
+  it('holds nothing while ticks come further apart than 4/3 of a fan-out', () => {
     const pacer = new WritePacer(20);
     expect(pacer.arrived(0)).toBe(0);
-    pacer.wrote(1);
-    for (let t = 10; t <= 100; t += 10) expect(pacer.arrived(t)).toBe(0);
-    pacer.wrote(7); // a fan-out 7/10 of the gap
-    expect(pacer.arrived(110)).toBe(0);
+    expect(run(pacer, 0, 200, 10, 1).hold).toBe(0);
+    expect(run(pacer, 2000, 200, 10, 7).hold).toBe(0); // a fan-out 7/10 of the gap
   });
 
   it('holds for about one fan-out, in whole ms from 1 to the maximum, once ticks come faster', () => {
-    const pacer = new WritePacer(20);
-    pacer.arrived(0);
-    pacer.wrote(0.3);
-    expect(pacer.arrived(0.3)).toBe(1); // at least what a timer takes
-    pacer.wrote(4.2);
-    expect(pacer.arrived(0.6)).toBe(5);
-    pacer.wrote(300);
-    expect(pacer.arrived(0.9)).toBe(20);
+    expect(run(new WritePacer(20), 0, 200, 0.3, 0.3).hold).toBe(1); // at least a timer's 1 ms
+    expect(run(new WritePacer(20), 0, 200, 4, 4.2).hold).toBe(5);
+    expect(run(new WritePacer(20), 0, 200, 100, 300).hold).toBe(20);
   });
 
-  it('follows the average gap: one late tick does not end holding, a lasting slowdown does', () => {
+  it('a few quick ticks or one slow fan-out do not start holding; a lasting load does', () => {
+    // A publisher catching up after a pause: 8 ticks back to back.
+    const caughtUp = new WritePacer(20);
+    let { t } = run(caughtUp, 0, 200, 10, 5); // half busy
+    ({ t } = run(caughtUp, t, 8, 0.01, 5));
+    expect(run(caughtUp, t, 1, 10, 5).hold).toBe(0);
+    // One fan-out slowed to 30 ms (a GC, the scheduler).
+    const slowed = new WritePacer(20);
+    ({ t } = run(slowed, 0, 200, 10, 5));
+    ({ t } = run(slowed, t, 1, 10, 30));
+    expect(run(slowed, t, 1, 10, 5).hold).toBe(0);
+    // Events twice as often for a while.
+    expect(run(slowed, t, 100, 5, 5).hold).toBeGreaterThan(0);
+  });
+
+  it('stops holding once the load is gone', () => {
     const pacer = new WritePacer(20);
-    pacer.arrived(0);
-    pacer.wrote(2);
-    let t = 0;
-    for (let i = 0; i < 20; i++) expect(pacer.arrived((t += 1))).toBeGreaterThan(0);
-    expect(pacer.arrived((t += 5))).toBeGreaterThan(0);
-    for (let i = 0; i < 30; i++) pacer.arrived((t += 10));
-    expect(pacer.arrived((t += 10))).toBe(0);
+    const { t, hold } = run(pacer, 0, 200, 1, 2);
+    expect(hold).toBe(2);
+    expect(run(pacer, t, 200, 100, 2).hold).toBe(0);
   });
 
   it('never holds with maxWriteDelayMs 0, nor after reset()', () => {
-    const off = new WritePacer(0);
-    off.arrived(0);
-    off.wrote(100);
-    expect(off.arrived(0.1)).toBe(0);
+    expect(run(new WritePacer(0), 0, 200, 0.1, 100).hold).toBe(0);
     const pacer = new WritePacer(20);
-    pacer.arrived(0);
-    pacer.wrote(100);
+    const { t } = run(pacer, 0, 200, 0.1, 100);
     pacer.reset();
-    expect(pacer.arrived(0.1)).toBe(0);
+    expect(pacer.arrived(t + 0.1)).toBe(0);
   });
 });
 
