@@ -6,30 +6,19 @@
 import { SSEClient } from 'ssekit/client';
 import { MemoryBroker, type ServerOptions, SSEServer } from 'ssekit/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { serve, sleep, subscribe } from '../support/http.js';
+import { sleep, subscribe } from '../support/http.js';
+import { closeAfterTest, startServer } from '../support/server.js';
 
-const open: Array<() => Promise<void>> = [];
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const close of open.splice(0).reverse()) await close();
 });
-
-async function start(options: ServerOptions = {}) {
-  const sse = new SSEServer({ keepAliveMs: 0, ...options });
-  const http = await serve(sse.handler);
-  open.push(
-    () => http.close(),
-    () => sse.close(),
-  );
-  return { sse, url: `${http.url}/events` };
-}
 
 const resetOf = (data: string) => JSON.parse(data) as { reason: string; lastEventId: string };
 
 describe('hooks', () => {
   it('an onSubscribe that throws is reported, and the subscription goes on', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       onSubscribe: () => {
         throw new Error('hook broke');
       },
@@ -48,7 +37,7 @@ describe('hooks', () => {
   it('an async onUnsubscribe that rejects is reported, not an unhandled rejection', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     let calls = 0;
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       onUnsubscribe: async () => {
         calls++;
         throw new Error('async hook broke');
@@ -67,7 +56,7 @@ describe('hooks', () => {
 
   it('an event published from onSubscribe reaches the new subscriber, with or without replay', async () => {
     let sse!: SSEServer;
-    const started = await start({
+    const started = await startServer({
       onSubscribe: (stream, info) => void sse.publish(stream, `welcome ${info.connectionId}`),
     });
     sse = started.sse;
@@ -86,7 +75,7 @@ describe('hooks', () => {
 
 describe('reset events', () => {
   it('are base64 like every other event with encodeBase64, so a decoding client reads them', async () => {
-    const { sse, url } = await start({ encodeBase64: true, history: { maxEvents: 1 } });
+    const { sse, url } = await startServer({ encodeBase64: true, history: { maxEvents: 1 } });
     sse.createStream('s');
     const first = await sse.publish('s', 'one');
     await sse.publish('s', 'two'); // evicts 'one'
@@ -120,7 +109,7 @@ describe('reset events', () => {
     ['history.maxAgeMs', { history: { maxAgeMs: 150 } }],
   ] as const) {
     it(`an id expired by ${name}: a reset saying so, then what is still fresh`, async () => {
-      const { sse, url } = await start(options);
+      const { sse, url } = await startServer(options);
       sse.createStream('s');
       const old = await sse.publish('s', 'old');
       await sleep(250);
@@ -144,7 +133,7 @@ describe('reset events', () => {
 
 describe('streams', () => {
   it('a stream removed and made again keeps what is published to it afterwards', async () => {
-    const { sse, url } = await start();
+    const { sse, url } = await startServer();
     sse.createStream('s');
     await sse.publish('s', 'before');
     sse.removeStream('s');
@@ -166,7 +155,7 @@ describe('the Fetch handler', () => {
         throw new Error('auth backend down');
       },
     });
-    open.push(() => sse.close());
+    closeAfterTest(() => sse.close());
     sse.createStream('s');
     const res = await sse.fetch(new Request('http://127.0.0.1/events?stream=s'));
     expect(res.status).toBe(500);
@@ -181,7 +170,7 @@ describe('the Fetch handler', () => {
       authorize: () => new Promise<boolean>((resolve) => (admit = resolve)),
       onSubscribe: () => subscribed++,
     });
-    open.push(() => sse.close());
+    closeAfterTest(() => sse.close());
     sse.createStream('s');
     const ac = new AbortController();
     const answer = sse.fetch(
@@ -198,14 +187,14 @@ describe('the Fetch handler', () => {
 
 describe('headers, HEAD and CORS', () => {
   it('a header option replaces the default of the same name, whatever its case', async () => {
-    const { sse, url } = await start({ headers: { 'cache-control': 'private, no-cache' } });
+    const { sse, url } = await startServer({ headers: { 'cache-control': 'private, no-cache' } });
     sse.createStream('s');
     const res = await fetch(`${url}?stream=s`, { method: 'HEAD' });
     expect(res.headers.get('cache-control')).toBe('private, no-cache');
   });
 
   it("cors origin '*' allows any origin, and Vary: Origin is always sent", async () => {
-    const { sse, url } = await start({ cors: { origin: '*' } });
+    const { sse, url } = await startServer({ cors: { origin: '*' } });
     sse.createStream('s');
     const res = await fetch(`${url}?stream=s`, {
       method: 'HEAD',
@@ -283,7 +272,7 @@ describe('the node handler', () => {
     let admit!: (ok: boolean) => void;
     let asked!: () => void;
     const askedP = new Promise<void>((r) => (asked = r));
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       authorize: () =>
         new Promise<boolean>((resolve) => {
           admit = resolve;

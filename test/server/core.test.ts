@@ -1,27 +1,13 @@
-import { MemoryBroker, type ServerOptions, SSEServer, type UnsubscribeInfo } from 'ssekit/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { serve, sleep, subscribe } from '../support/http.js';
-
-const open: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of open.splice(0).reverse()) await close();
-});
-
-async function start(options: ServerOptions = {}) {
-  const sse = new SSEServer({ keepAliveMs: 0, ...options });
-  const http = await serve(sse.handler);
-  open.push(
-    () => http.close(),
-    () => sse.close(),
-  );
-  return { sse, url: `${http.url}/events` };
-}
+import { MemoryBroker, SSEServer, type UnsubscribeInfo } from 'ssekit/server';
+import { describe, expect, it } from 'vitest';
+import { sleep, subscribe } from '../support/http.js';
+import { closeAfterTest, startServer } from '../support/server.js';
 
 const data = (events: { data: string }[]) => events.map((e) => e.data);
 
 describe('publish and subscribe', () => {
   it('delivers every event to every subscriber, in order, with increasing ids', async () => {
-    const { sse, url } = await start();
+    const { sse, url } = await startServer();
     sse.createStream('news');
     const a = await subscribe(`${url}?stream=news`);
     const b = await subscribe(`${url}?stream=news`);
@@ -37,7 +23,7 @@ describe('publish and subscribe', () => {
   });
 
   it('sends the headers the contract names', async () => {
-    const { sse, url } = await start({ headers: { 'X-Custom': 'yes' } });
+    const { sse, url } = await startServer({ headers: { 'X-Custom': 'yes' } });
     sse.createStream('s');
     const sub = await subscribe(`${url}?stream=s`);
     expect(sub.response.status).toBe(200);
@@ -49,7 +35,7 @@ describe('publish and subscribe', () => {
   });
 
   it('keeps multi-line data, event types, comments and retry as published', async () => {
-    const { sse, url } = await start();
+    const { sse, url } = await startServer();
     sse.createStream('s');
     const sub = await subscribe(`${url}?stream=s`);
     await sse.publish('s', {
@@ -70,7 +56,7 @@ describe('publish and subscribe', () => {
   });
 
   it('uses the id a publisher gives, and refuses ids and types that would inject fields', async () => {
-    const { sse, url } = await start();
+    const { sse, url } = await startServer();
     sse.createStream('s');
     const sub = await subscribe(`${url}?stream=s`);
     expect(await sse.publish('s', { data: 'x', id: 'order-17' })).toBe('order-17');
@@ -95,7 +81,7 @@ describe('publish and subscribe', () => {
   });
 
   it('encodes data as base64 with encodeBase64', async () => {
-    const { sse, url } = await start({ encodeBase64: true });
+    const { sse, url } = await startServer({ encodeBase64: true });
     sse.createStream('s');
     const sub = await subscribe(`${url}?stream=s`);
     await sse.publish('s', 'héllo\nworld');
@@ -104,7 +90,7 @@ describe('publish and subscribe', () => {
   });
 
   it('sends retry on connect when retryMs is set', async () => {
-    const { sse, url } = await start({ retryMs: 1234 });
+    const { sse, url } = await startServer({ retryMs: 1234 });
     sse.createStream('s');
     const res = await fetch(`${url}?stream=s`);
     const reader = res.body!.getReader();
@@ -114,7 +100,7 @@ describe('publish and subscribe', () => {
   });
 
   it('sends keep-alive comments from one server timer', async () => {
-    const { sse, url } = await start({ keepAliveMs: 50 });
+    const { sse, url } = await startServer({ keepAliveMs: 50 });
     sse.createStream('s');
     const sub = await subscribe(`${url}?stream=s`);
     for (let i = 0; i < 100 && sub.comments.filter((c) => c === '').length < 2; i++)
@@ -127,7 +113,7 @@ describe('publish and subscribe', () => {
 describe('streams', () => {
   it('rejects a publish to an unknown stream, naming it; tryPublish says false', async () => {
     const sse = new SSEServer();
-    open.push(() => sse.close());
+    closeAfterTest(() => sse.close());
     await expect(sse.publish('nope', 'x')).rejects.toMatchObject({
       code: 'STREAM_NOT_FOUND',
       message: expect.stringContaining('"nope"'),
@@ -140,7 +126,7 @@ describe('streams', () => {
   });
 
   it('creates streams on first subscribe or publish with autoStream', async () => {
-    const { sse, url } = await start({ autoStream: true });
+    const { sse, url } = await startServer({ autoStream: true });
     const sub = await subscribe(`${url}?stream=fresh`);
     expect(sub.response.status).toBe(200);
     expect(sse.streamExists('fresh')).toBe(true);
@@ -152,7 +138,9 @@ describe('streams', () => {
 
   it('ends the subscribers of a removed stream', async () => {
     const reasons: string[] = [];
-    const { sse, url } = await start({ onUnsubscribe: (_s, info) => reasons.push(info.reason) });
+    const { sse, url } = await startServer({
+      onUnsubscribe: (_s, info) => reasons.push(info.reason),
+    });
     sse.createStream('s');
     const sub = await subscribe(`${url}?stream=s`);
     await sse.publish('s', 'one');
@@ -164,7 +152,7 @@ describe('streams', () => {
   });
 
   it('uses a custom stream parameter', async () => {
-    const { sse, url } = await start({ streamParam: 'topic' });
+    const { sse, url } = await startServer({ streamParam: 'topic' });
     sse.createStream('t');
     expect((await fetch(`${url}?stream=t`)).status).toBe(400);
     const sub = await subscribe(`${url}?topic=t`);
@@ -175,7 +163,7 @@ describe('streams', () => {
 
 describe('HTTP answers', () => {
   it('answers 400, 404, 403, 405 and HEAD with plain-text reasons', async () => {
-    const { sse, url } = await start({ authorize: (_req, stream) => stream !== 'secret' });
+    const { sse, url } = await startServer({ authorize: (_req, stream) => stream !== 'secret' });
     sse.createStream('s');
     sse.createStream('secret');
     const cases: Array<[string, RequestInit, number, RegExp]> = [
@@ -203,7 +191,7 @@ describe('HTTP answers', () => {
 
   it('waits for an async authorize and passes the request and stream', async () => {
     const seen: string[] = [];
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       authorize: async (req, stream) => {
         await sleep(5);
         seen.push(stream);
@@ -219,7 +207,7 @@ describe('HTTP answers', () => {
   });
 
   it('answers CORS preflights and allows Last-Event-ID and Authorization', async () => {
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       cors: { origin: ['https://app.example'], credentials: true },
     });
     sse.createStream('s');
@@ -242,7 +230,7 @@ describe('HTTP answers', () => {
 
   it('tells onSubscribe and onUnsubscribe who came and why they left', async () => {
     const log: Array<[string, string, UnsubscribeInfo | object]> = [];
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       onSubscribe: (stream, info) => log.push(['sub', stream, info]),
       onUnsubscribe: (stream, info) => log.push(['unsub', stream, info]),
     });
@@ -267,7 +255,7 @@ describe('HTTP answers', () => {
 
 describe('replay', () => {
   it('replays every later event once, in order, then live events (header or query)', async () => {
-    const { sse, url } = await start();
+    const { sse, url } = await startServer();
     sse.createStream('s');
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) ids.push(await sse.publish('s', `e${i}`));
@@ -286,7 +274,7 @@ describe('replay', () => {
   });
 
   it('sends a reset event, then all history, for an id it cannot resume from', async () => {
-    const { sse, url } = await start({ history: { maxEvents: 3 } });
+    const { sse, url } = await startServer({ history: { maxEvents: 3 } });
     sse.createStream('s');
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) ids.push(await sse.publish('s', `e${i}`));
@@ -307,7 +295,7 @@ describe('replay', () => {
   });
 
   it('does not replay events older than eventTTL, and says so', async () => {
-    const { sse, url } = await start({ eventTTL: 100 });
+    const { sse, url } = await startServer({ eventTTL: 100 });
     sse.createStream('s');
     const first = await sse.publish('s', 'old-1');
     await sse.publish('s', 'old-2');
@@ -322,14 +310,14 @@ describe('replay', () => {
   });
 
   it('turns off the reset event with resetEvent: null, and replay with autoReplay: false', async () => {
-    const quiet = await start({ resetEvent: null, history: { maxEvents: 1 } });
+    const quiet = await startServer({ resetEvent: null, history: { maxEvents: 1 } });
     quiet.sse.createStream('s');
     const a = await quiet.sse.publish('s', 'a');
     await quiet.sse.publish('s', 'b');
     const sub = await subscribe(`${quiet.url}?stream=s`, { 'Last-Event-ID': a });
     expect(data(await sub.waitFor(1))).toEqual(['b']);
 
-    const noReplay = await start({ autoReplay: false });
+    const noReplay = await startServer({ autoReplay: false });
     noReplay.sse.createStream('s');
     const x = await noReplay.sse.publish('s', 'x');
     await noReplay.sse.publish('s', 'y');
@@ -349,7 +337,7 @@ describe('replay', () => {
         return result;
       }
     }
-    const { sse, url } = await start({ broker: new SlowHistory() });
+    const { sse, url } = await startServer({ broker: new SlowHistory() });
     sse.createStream('s');
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await sse.publish('s', String(i)));
@@ -388,7 +376,7 @@ describe('a broker that cannot listen', () => {
       }
     }
     const broker = new Flaky();
-    const { sse, url } = await start({ broker });
+    const { sse, url } = await startServer({ broker });
     sse.createStream('s');
     const refused = await fetch(`${url}?stream=s`);
     expect(refused.status).toBe(503);
@@ -404,7 +392,7 @@ describe('a broker that cannot listen', () => {
 describe('close', () => {
   it('ends every subscriber, stops timers and refuses later publishes', async () => {
     const reasons: string[] = [];
-    const { sse, url } = await start({
+    const { sse, url } = await startServer({
       keepAliveMs: 20,
       onUnsubscribe: (_s, info) => reasons.push(info.reason),
     });

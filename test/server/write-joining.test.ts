@@ -13,22 +13,13 @@ import {
   type ServerOptions,
   SSEServer,
 } from 'ssekit/server';
-import { afterEach, describe, expect, it } from 'vitest';
-import { serve, sleep } from '../support/http.js';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../support/http.js';
+import { closeAfterTest, startServer } from '../support/server.js';
 import { until } from '../support/wait.js';
 
-const open: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of open.splice(0).reverse()) await close();
-});
-
 async function start(options: ServerOptions = {}) {
-  const sse = new SSEServer({ keepAliveMs: 0, ...options });
-  const http = await serve(sse.handler);
-  open.push(
-    () => http.close(),
-    () => sse.close(),
-  );
+  const { sse, http } = await startServer(options);
   sse.createStream('s');
   return { sse, port: Number(new URL(http.url).port) };
 }
@@ -83,7 +74,7 @@ async function readChunks(port: number): Promise<ChunkReader> {
       parser.feed(chunk);
     }
   });
-  open.push(async () => {
+  closeAfterTest(() => {
     socket.destroy();
   });
   await headers;
