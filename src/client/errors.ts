@@ -127,7 +127,7 @@ export class ConnectionLostError extends SSEClientError {
     super(
       'CONNECTION_LOST',
       'ConnectionLostError',
-      'Connection lost with reconnect off (subscribe again)',
+      'Connection lost (reconnect is off: subscribe again)',
       cause,
     );
   }

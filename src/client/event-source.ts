@@ -33,9 +33,10 @@ export interface EventSourceEventMap {
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: typed listener overloads, as in lib.dom
 export class EventSource extends EventTarget {
-  static readonly CONNECTING = CONNECTING;
-  static readonly OPEN = OPEN;
-  static readonly CLOSED = CLOSED;
+  // Constants and handler attributes are defined below (`#members`), as WebIDL has them.
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSED: 2;
   declare readonly CONNECTING: 0;
   declare readonly OPEN: 1;
   declare readonly CLOSED: 2;
@@ -43,7 +44,6 @@ export class EventSource extends EventTarget {
   // `declare`: set in the constructor, with no initializer code in the bundle. The `#` fields
   // below get short names from the minifier, which it cannot give `private` ones.
   declare readonly url: string;
-  // Event handler attributes, defined on the prototype below.
   declare onopen: Handler;
   declare onmessage: MessageHandler;
   declare onerror: Handler;
@@ -95,9 +95,17 @@ export class EventSource extends EventTarget {
     this.#connect();
   }
 
-  static {
+  /**
+   * The constants, read-only on the interface and its prototype, and the event handler
+   * attributes on the prototype. A static field rather than a static block, which Safari
+   * before 16.4 and Chrome before 94 cannot parse.
+   */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: evaluated once, for what it defines
+  static #members = (() => {
     for (const [value, name] of ['CONNECTING', 'OPEN', 'CLOSED'].entries()) {
-      Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
+      for (const target of [EventSource, EventSource.prototype]) {
+        Object.defineProperty(target, name, { value, enumerable: true });
+      }
     }
     for (const type of ['open', 'message', 'error']) {
       Object.defineProperty(EventSource.prototype, `on${type}`, {
@@ -110,7 +118,7 @@ export class EventSource extends EventTarget {
         configurable: true,
       });
     }
-  }
+  })();
 
   override addEventListener(
     type: string,

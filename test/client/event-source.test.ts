@@ -70,3 +70,48 @@ describe('EventSource: construction', () => {
     es.close();
   });
 });
+
+describe('EventSource: the interface as WebIDL defines it', () => {
+  test('CONNECTING, OPEN and CLOSED are read-only on the interface and its prototype', () => {
+    for (const target of [EventSource, EventSource.prototype]) {
+      for (const [name, value] of [
+        ['CONNECTING', 0],
+        ['OPEN', 1],
+        ['CLOSED', 2],
+      ] as const) {
+        expect(Object.getOwnPropertyDescriptor(target, name)).toEqual({
+          value,
+          writable: false,
+          enumerable: true,
+          configurable: false,
+        });
+      }
+    }
+    expect(() => {
+      (EventSource as { CLOSED: number }).CLOSED = 5;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('the browser bundle', () => {
+  test('needs no syntax newer than the browsers the README names (Chrome 91, Firefox 90, Safari 15)', async () => {
+    const { build } = await import('esbuild');
+    const bundle = async (target: string[]) =>
+      (
+        await build({
+          entryPoints: [new URL('../../src/client/index.ts', import.meta.url).pathname],
+          bundle: true,
+          minify: true,
+          format: 'esm',
+          platform: 'browser',
+          target,
+          write: false,
+        })
+      ).outputFiles[0]!.text;
+    // Built for ES2022 as shipped, and again for those browsers too: any syntax they lack
+    // (a class static block, say) would be rewritten, so the two would differ.
+    const shipped = await bundle(['es2022']);
+    const lowered = await bundle(['es2022', 'chrome91', 'edge91', 'firefox90', 'safari15']);
+    expect(shipped === lowered, 'building for those browsers rewrote some syntax').toBe(true);
+  });
+});
