@@ -3,28 +3,25 @@
 //
 // The target is es2022 (every evergreen browser): below it, esbuild turns the `#private` members
 // into WeakMaps, which undoes the short names the minifier gives them. TARGET=es2020 to compare.
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { browserBuild, clientEntry as entry } from '../test/support/bundle.js';
 
-const entry = fileURLToPath(new URL('../src/client/index.ts', import.meta.url));
 const target = process.env.TARGET ?? 'es2022';
 const kb = (n: number) => `${(n / 1024).toFixed(2)} KB`;
 
 async function bundle(stdin?: string) {
   const result = await build({
+    ...browserBuild(target),
     ...(stdin === undefined
-      ? { entryPoints: [entry] }
-      : { stdin: { contents: stdin, resolveDir: process.cwd(), loader: 'ts' } }),
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    target,
-    write: false,
+      ? {}
+      : {
+          entryPoints: undefined,
+          stdin: { contents: stdin, resolveDir: process.cwd(), loader: 'ts' },
+        }),
     metafile: true,
   });
-  const code = result.outputFiles[0]!.contents;
+  const code = result.outputFiles![0]!.contents;
   return { result, code, gz: gzipSync(code, { level: 9 }).length };
 }
 

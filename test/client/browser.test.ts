@@ -2,10 +2,10 @@
 // header, receives events, survives a server restart on the same port and resumes with
 // Last-Event-ID — SSEClient and EventSource side by side, with no polyfills.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { browserBuild } from '../support/bundle.js';
 import { chromiumArgs, chromiumPath, requireTool } from '../support/env.js';
 import { header, type Loopback, loopback, until } from './helpers.js';
 
@@ -83,16 +83,7 @@ describe.skipIf(!run)('in headless Chromium', () => {
   let browser: Browser;
   let bundle: Uint8Array;
   beforeAll(async () => {
-    const out = await build({
-      entryPoints: [fileURLToPath(new URL('../../src/client/index.ts', import.meta.url))],
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-    });
-    bundle = out.outputFiles[0]!.contents;
+    bundle = (await build(browserBuild())).outputFiles![0]!.contents;
     browser = await chromium.launch({
       executablePath: chromiumPath,
       args: chromiumArgs,

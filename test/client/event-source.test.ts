@@ -1,6 +1,7 @@
 // ssekit's EventSource beyond the standard's interface: what it does not spend per event.
 import { EventSource } from 'ssekit/client';
 import { afterEach, describe, expect, test } from 'vitest';
+import { browserBuild } from '../support/bundle.js';
 import { deferred, type Loopback, loopback, startStream, until } from './helpers.js';
 
 const servers: Loopback[] = [];
@@ -97,17 +98,7 @@ describe('the browser bundle', () => {
   test('needs no syntax newer than the browsers the README names (Chrome 91, Firefox 90, Safari 15)', async () => {
     const { build } = await import('esbuild');
     const bundle = async (target: string[]) =>
-      (
-        await build({
-          entryPoints: [new URL('../../src/client/index.ts', import.meta.url).pathname],
-          bundle: true,
-          minify: true,
-          format: 'esm',
-          platform: 'browser',
-          target,
-          write: false,
-        })
-      ).outputFiles[0]!.text;
+      (await build(browserBuild(target))).outputFiles![0]!.text;
     // Built for ES2022 as shipped, and again for those browsers too: any syntax they lack
     // (a class static block, say) would be rewritten, so the two would differ.
     const shipped = await bundle(['es2022']);
