@@ -10,8 +10,8 @@ export type ClientErrorCode =
   | 'HEADERS_FAILED'
   | 'BAD_BASE64';
 
-// Fields are `declare`d and assigned in the constructors: declared fields would each add code to
-// the browser bundle, for the same own properties.
+// Fields are `declare`d and assigned in the constructors: parameter properties or initialised
+// class fields would each add code to the browser bundle, for the same own properties.
 
 /** Base class of the errors an `SSEClient` subscription rejects with. */
 export class SSEClientError extends Error {
