@@ -4,6 +4,16 @@ import { listen, publish, startHub, startRedis, stopAll, until } from './support
 
 const hasRedis = requireTool('redis-server', redisServerPath !== undefined);
 
+/** GET /healthz every 50 ms until `done(status)`, at most `tries` times; the last response. */
+async function healthz(url: string, done: (status: number) => boolean, tries: number) {
+  let health = await fetch(`${url}/healthz`);
+  for (let i = 0; i < tries && !done(health.status); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    health = await fetch(`${url}/healthz`);
+  }
+  return health;
+}
+
 describe.runIf(hasRedis)('ssekit serve --redis', () => {
   let redis: Awaited<ReturnType<typeof startRedis>>;
   beforeAll(async () => {
@@ -47,21 +57,14 @@ describe.runIf(hasRedis)('ssekit serve --redis', () => {
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
     expect((await publish(hub.url, 'h', 'x')).status).toBe(200);
     await own.stop();
-    let health = await fetch(`${hub.url}/healthz`);
-    for (let i = 0; i < 100 && health.status === 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      health = await fetch(`${hub.url}/healthz`);
-    }
+    let health = await healthz(hub.url, (status) => status !== 200, 100);
     expect(health.status).toBe(503);
     expect(await health.text()).toMatch(/Redis is unreachable/);
     const failed = await publish(hub.url, 'h', 'lost?');
     expect(failed.status).toBe(503);
     expect(await failed.text()).toMatch(/Could not publish/);
     const back = await startRedis(redisServerPath ?? 'redis-server', own.port);
-    for (let i = 0; i < 200 && health.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      health = await fetch(`${hub.url}/healthz`);
-    }
+    health = await healthz(hub.url, (status) => status === 200, 200);
     expect(health.status).toBe(200);
     expect((await publish(hub.url, 'h', 'y')).status).toBe(200);
     // The broker owns the hub's connections: the outage is logged once, and its end once.
@@ -82,11 +85,7 @@ describe.runIf(hasRedis)('ssekit serve --redis', () => {
     const hub = await startHub(['--redis', own.url]);
     expect((await publish(hub.url, 'known', 'x')).status).toBe(200);
     await own.stop();
-    let health = await fetch(`${hub.url}/healthz`);
-    for (let i = 0; i < 100 && health.status === 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      health = await fetch(`${hub.url}/healthz`);
-    }
+    let health = await healthz(hub.url, (status) => status !== 200, 100);
     expect(health.status).toBe(503);
 
     const unsure = await fetch(`${hub.url}/events?stream=elsewhere`);
@@ -97,10 +96,7 @@ describe.runIf(hasRedis)('ssekit serve --redis', () => {
     );
 
     const back = await startRedis(redisServerPath ?? 'redis-server', own.port);
-    for (let i = 0; i < 200 && health.status !== 200; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      health = await fetch(`${hub.url}/healthz`);
-    }
+    health = await healthz(hub.url, (status) => status === 200, 200);
     expect(health.status).toBe(200);
     // Redis restarted empty: the stream is unknown, which the hub can now say for sure.
     const missing = await fetch(`${hub.url}/events?stream=elsewhere`);
