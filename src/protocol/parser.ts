@@ -45,8 +45,9 @@ export class EventParser {
   #data: string | undefined;
   #retry: number | undefined;
 
-  // Line state. An unfinished line is in at most one of `pending` and `held`.
-  #pending: string[] = []; // text pieces of an unfinished line
+  // Line state. An unfinished line is in at most one of `partial` and `held`.
+  #partial = ''; // the first piece of an unfinished line; '' when there is none (pieces are never empty)
+  #pieces: string[] = []; // all its pieces, once it spans three chunks or more
   #held: Uint8Array = NO_BYTES; // held[0, heldLength): bytes of an unfinished line
   #heldLength = 0;
   #skipLF = false; // the last line ended in CR: a leading LF belongs to it
@@ -133,7 +134,8 @@ export class EventParser {
     this.#type = '';
     this.#data = undefined;
     this.#retry = undefined;
-    this.#pending.length = 0;
+    this.#partial = '';
+    this.#pieces.length = 0;
     this.#heldLength = 0;
     if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
     this.#skipLF = false;
@@ -148,7 +150,8 @@ export class EventParser {
   #parseBytes(b: Uint8Array, decoded?: string): void {
     const n = b.length;
     if (n <= SHORT_CHUNK) {
-      const last = new LineEnds(b).lastBefore(0);
+      let last = n - 1;
+      while (last >= 0 && b[last] !== LF && b[last] !== CR) last--;
       if (last < 0) {
         this.#hold(b, 0, n);
         return;
@@ -179,7 +182,10 @@ export class EventParser {
       grown.set(this.#held.subarray(0, this.#heldLength));
       this.#held = grown;
     }
-    this.#held.set(from === 0 && to === b.length ? b : b.subarray(from, to), this.#heldLength);
+    const held = this.#held;
+    // A few bytes are copied faster by a loop than by `set`, whose call costs more than the copy.
+    if (to - from <= 64) for (let i = from, k = this.#heldLength; i < to; i++, k++) held[k] = b[i]!;
+    else held.set(from === 0 && to === b.length ? b : b.subarray(from, to), this.#heldLength);
     this.#heldLength = need;
   }
 
@@ -327,15 +333,13 @@ export class EventParser {
     // CR search per chunk, and each line one LF search.
     let lf = stringIndexOrEnd(s, '\n', pos);
     let cr = stringIndexOrEnd(s, '\r', pos);
-    if (this.#pending.length > 0 && pos < n) {
+    if (this.#partial !== '' && pos < n) {
       const end = Math.min(lf, cr);
       if (end === n) {
-        this.#pending.push(pos === 0 ? s : s.slice(pos));
+        this.#keep(pos === 0 ? s : s.slice(pos));
         return;
       }
-      this.#pending.push(s.slice(pos, end));
-      const line = this.#pending.join('');
-      this.#pending.length = 0;
+      const line = this.#takeLine(s.slice(pos, end));
       this.#line(line, 0, line.length);
       pos = this.#afterLineEnd(s, end, cr);
       if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
@@ -348,7 +352,7 @@ export class EventParser {
     while (pos < n) {
       const end = Math.min(lf, cr);
       if (end === n) {
-        this.#pending.push(pos === 0 ? s : s.slice(pos));
+        this.#keep(pos === 0 ? s : s.slice(pos));
         return;
       }
       this.#line(s, pos, end);
@@ -356,6 +360,31 @@ export class EventParser {
       if (lf < pos) lf = stringIndexOrEnd(s, '\n', pos);
       if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
     }
+  }
+
+  /** Keep a (non-empty) piece of a line that goes on in the next chunk. */
+  #keep(piece: string): void {
+    if (this.#partial === '') this.#partial = piece;
+    else {
+      if (this.#pieces.length === 0) this.#pieces.push(this.#partial);
+      this.#pieces.push(piece);
+    }
+  }
+
+  /**
+   * The whole line, ending with `last`. A line cut in two (the common case) is one concatenation,
+   * as `join` costs several times more; a longer one is joined once, which copies each piece once.
+   */
+  #takeLine(last: string): string {
+    let line: string;
+    if (this.#pieces.length === 0) line = this.#partial + last;
+    else {
+      this.#pieces.push(last);
+      line = this.#pieces.join('');
+      this.#pieces.length = 0;
+    }
+    this.#partial = '';
+    return line;
   }
 
   /**
@@ -367,6 +396,9 @@ export class EventParser {
    */
   #linesLF(s: string, pos: number): void {
     let lf = s.indexOf('\n', pos);
+    // The next NUL, looked for once an id line needs it: a native scan per chunk instead of a loop
+    // over every id.
+    let nul = -1;
     while (lf >= 0) {
       const c = s.charCodeAt(pos);
       if (
@@ -385,13 +417,14 @@ export class EventParser {
         if (c === 105 && s.charCodeAt(pos + 1) === 100 && isNameEnd(s, pos + 2, lf)) {
           // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
           // to the field value."
-          if (!hasNul(s, pos + 2, lf)) this.#idBuffer = value(s, pos + 2, lf);
+          if (nul < pos) nul = stringIndexOrEnd(s, '\0', pos);
+          if (nul > lf) this.#idBuffer = value(s, pos + 2, lf);
         } else this.#line(s, pos, lf);
         pos = lf + 1;
       }
       lf = s.indexOf('\n', pos);
     }
-    if (pos < s.length) this.#pending.push(pos === 0 ? s : s.slice(pos));
+    if (pos < s.length) this.#keep(pos === 0 ? s : s.slice(pos));
   }
 
   /** Where the next line starts, after the line end at `end`. */
