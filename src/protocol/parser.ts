@@ -390,9 +390,9 @@ export class EventParser {
   /**
    * The lines of s from `pos` on, where s has no CR: every line ends in LF. This is the loop
    * nearly every stream runs, so the commonest lines are handled inline rather than by a call to
-   * `line`: an `id: x` line, and a data line right before the blank line when it is the block's
-   * only data line (`data: x\n\n`), dispatched at once, which saves a search, a call and a
-   * concatenation per event.
+   * `line`: `id: x` and `event: x` lines, and a data line right before the blank line when it is
+   * the block's only data line (`data: x\n\n`), dispatched at once, which saves a search, a call
+   * and a concatenation per event.
    */
   #linesLF(s: string, pos: number): void {
     let lf = s.indexOf('\n', pos);
@@ -419,6 +419,15 @@ export class EventParser {
           // to the field value."
           if (nul < pos) nul = stringIndexOrEnd(s, '\0', pos);
           if (nul > lf) this.#idBuffer = value(s, pos + 2, lf);
+        } else if (
+          c === 101 && // e
+          s.charCodeAt(pos + 1) === 118 &&
+          s.charCodeAt(pos + 2) === 101 &&
+          s.charCodeAt(pos + 3) === 110 &&
+          s.charCodeAt(pos + 4) === 116 &&
+          isNameEnd(s, pos + 5, lf)
+        ) {
+          this.#type = value(s, pos + 5, lf); // "Set the event type buffer to the field value."
         } else this.#line(s, pos, lf);
         pos = lf + 1;
       }
