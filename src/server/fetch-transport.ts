@@ -1,4 +1,5 @@
 import type { Connection } from './connection.js';
+import { reportSubscribeFailure } from './hooks.js';
 import type { RequestView } from './route.js';
 import { isReply, type SSEServer } from './sse-server.js';
 import type { Subscriber } from './subscriber.js';
@@ -16,8 +17,9 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
     let decision: Awaited<ReturnType<SSEServer['route']>>;
     try {
       decision = await server.route(req);
-    } catch {
+    } catch (err) {
       // As the node handler answers: a throwing `authorize` is the server's fault, not the client's.
+      reportSubscribeFailure(err);
       return new Response('Internal error while subscribing.\n', {
         status: 500,
         headers: { 'Content-Type': 'text/plain; charset=utf-8' },

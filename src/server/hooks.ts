@@ -20,3 +20,11 @@ export function callHook<A extends unknown[]>(
 function report(name: string, err: unknown): void {
   console.error(`ssekit: the ${name} hook failed; the server carried on. Its error:`, err);
 }
+
+/**
+ * A subscribe request failed before its stream opened (a throwing `authorize`, a broker that could
+ * not read history) and was answered 500: say why, or the operator sees only the status.
+ */
+export function reportSubscribeFailure(err: unknown): void {
+  console.error('ssekit: a subscribe request failed and was answered 500. Its error:', err);
+}

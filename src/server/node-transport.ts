@@ -1,6 +1,7 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Connection } from './connection.js';
+import { reportSubscribeFailure } from './hooks.js';
 import type { RequestView } from './route.js';
 import { isReply, type SSEServer } from './sse-server.js';
 
@@ -34,7 +35,8 @@ export function nodeHandler(server: SSEServer) {
         res.once('close', () => server.closed(stream, sub, 'client-closed'));
       },
       (err: unknown) => {
-        if (next) return next(err);
+        if (next) return next(err); // the framework reports it
+        reportSubscribeFailure(err);
         if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('Internal error while subscribing.\n');
       },

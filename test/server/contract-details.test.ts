@@ -157,9 +157,33 @@ describe('the Fetch handler', () => {
     });
     closeAfterTest(() => sse.close());
     sse.createStream('s');
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const res = await sse.fetch(new Request('http://127.0.0.1/events?stream=s'));
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('Internal error while subscribing.\n');
+    // The operator is told why, not just the status.
+    expect(errors).toHaveBeenCalledOnce();
+    expect(String(errors.mock.calls[0]![0])).toMatch(
+      /subscribe request failed and was answered 500/,
+    );
+    expect((errors.mock.calls[0]![1] as Error).message).toBe('auth backend down');
+    errors.mockRestore();
+  });
+
+  it('the node handler answers 500 and reports why when authorize throws', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const { sse, url } = await startServer({
+      authorize: () => {
+        throw new Error('auth backend down');
+      },
+    });
+    sse.createStream('s');
+    const res = await fetch(`${url}?stream=s`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('Internal error while subscribing.\n');
+    expect(errors).toHaveBeenCalledOnce();
+    expect((errors.mock.calls[0]![1] as Error).message).toBe('auth backend down');
+    errors.mockRestore();
   });
 
   it('does not subscribe a request that went away while authorize was pending', async () => {
