@@ -20,6 +20,8 @@ const latin1 = new TextDecoder('latin1');
 const NO_BYTES = new Uint8Array(0);
 /** Chunks up to this many bytes are held as bytes until a line ends (see parseBytes). */
 const SHORT_CHUNK = 128;
+/** Text chunks up to this many characters are searched for line ends by a loop (see parseText). */
+const TINY_TEXT = 8;
 /** How many bytes from a chunk's end LineEnds looks at one by one before a native scan. */
 const TAIL_SCAN = 64;
 /** The buffer of an unfinished line is let go once the line is done if it grew past this. */
@@ -328,6 +330,12 @@ export class EventParser {
     if (this.#skipLF && pos < n) {
       this.#skipLF = false;
       if (s.charCodeAt(pos) === LF) pos++;
+    }
+    if (n - pos <= TINY_TEXT && !hasLineEnd(s, pos)) {
+      // A few characters that end no line (a long line arriving in tiny pieces): a loop over
+      // them costs less than the two native searches below.
+      if (pos < n) this.#keep(pos === 0 ? s : s.slice(pos));
+      return;
     }
     // Each indexOf result is kept until the scan passes it, so a stream without CR costs one
     // CR search per chunk, and each line one LF search.
@@ -640,6 +648,15 @@ function value(s: string, colon: number, end: number): string {
 function stringIndexOrEnd(s: string, ch: string, from: number): number {
   const i = s.indexOf(ch, from);
   return i < 0 ? s.length : i;
+}
+
+/** Whether s has an LF or CR from `from` on. */
+function hasLineEnd(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === LF || c === CR) return true;
+  }
+  return false;
 }
 
 /** Whether s[from, end) has a U+0000: a loop, as ids are short and a native call costs more. */
