@@ -46,8 +46,14 @@ export async function runStream(
   signal: AbortSignal,
   lastEventId: string,
 ): Promise<void> {
-  const { headers, body, responseValidator, onConnect, onDisconnect } = options;
-  const method = options.method ?? 'GET';
+  const {
+    headers,
+    method = 'GET',
+    body = null,
+    responseValidator,
+    onConnect,
+    onDisconnect,
+  } = options;
   const fetchFn = options.fetch ?? globalThis.fetch;
   let serverRetry: number | undefined;
   // Whether the current connection delivered an event: only that makes it a successful connect.
@@ -94,7 +100,7 @@ export async function runStream(
     const res = await fetchFn(url, {
       method,
       headers: sent,
-      body: (body ?? null) as BodyInit | null,
+      body: body as BodyInit | null,
       cache: 'no-store',
       signal,
     });
@@ -102,7 +108,7 @@ export async function runStream(
       // The built-in checks (and so the retry policy) first: the validator sees only responses
       // the client would accept, so a validator that refuses anything not ok cannot make a 503
       // final.
-      checkResponse(res, url);
+      await checkResponse(res, url);
       if (!res.body) throw new TypeError('the response has no body');
       if (responseValidator) {
         try {
@@ -112,10 +118,6 @@ export async function runStream(
         }
       }
     } catch (e) {
-      if (e instanceof HttpStatusError && /^text\//i.test(res.headers.get('content-type') ?? '')) {
-        // The server's own words ("Stream "x" does not exist…") say more than the status does.
-        throw new HttpStatusError(e.status, e.url, e.retryAfterMs, await replyStart(res));
-      }
       // Free the connection before waiting or giving up.
       cancelQuietly(res.body);
       throw e;
@@ -156,12 +158,7 @@ export async function runStream(
         sink.pause,
       );
     } catch (e) {
-      error =
-        e instanceof Passthrough
-          ? e
-          : e instanceof ParserTooLarge
-            ? new EventSizeExceededError(e.limit, e.message)
-            : e;
+      error = e instanceof ParserTooLarge ? new EventSizeExceededError(e.limit, e.message) : e;
     }
     parser.reset();
     if (accepted) {
@@ -183,35 +180,13 @@ export async function runStream(
     const retryAfter = error instanceof HttpStatusError ? error.retryAfterMs : undefined;
     // A Retry-After of 0 is honoured like a server's `retry: 0`: at once the first time only.
     const delay =
-      retryAfter === undefined
-        ? backoffDelay(backoff, failures, serverRetry)
-        : retryAfter || backoffDelay(backoff, failures, 0);
+      retryAfter || backoffDelay(backoff, failures, retryAfter === undefined ? serverRetry : 0);
     // Retry-After is the server's to set, past maxDelayMs too (API.md: it "is honoured"); the
     // backoff's own jitter may take a delay past maxDelayMs as well, or clients at the cap
     // would all reconnect together.
     await sleep(delay, signal);
     failures++;
   }
-}
-
-/** Up to 1 KiB of a reply's text, read for at most a second; the rest is not waited for. */
-async function replyStart(res: Response): Promise<string> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  const timer = setTimeout(() => cancelQuietly(reader), 1000);
-  let text = '';
-  try {
-    while (text.length < 1024) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } catch {
-    // cut short: what came is enough
-  }
-  clearTimeout(timer);
-  cancelQuietly(reader);
-  return text.slice(0, 1024).trim();
 }
 
 function decodeBase64(text: string, decoder: TextDecoder): string {

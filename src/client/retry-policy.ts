@@ -1,3 +1,4 @@
+import { pump } from './body.js';
 import { BadContentTypeError, HttpStatusError, NoContentError, SSEClientError } from './errors.js';
 
 /**
@@ -14,14 +15,46 @@ export function isFatal(error: unknown): boolean {
   return error instanceof SSEClientError;
 }
 
-/** Throws the reason a response is not an event stream (retryable or not); returns if it is. */
-export function checkResponse(res: Response, url: string): void {
-  if (res.status === 204) throw new NoContentError(url);
-  if (res.status < 200 || res.status > 299) {
-    throw new HttpStatusError(res.status, url, parseRetryAfter(res.headers.get('retry-after')));
+/**
+ * Throws the reason a response is not an event stream (retryable or not); returns if it is. A
+ * refused status with a text reply carries its start: the server's own words ("Stream "x" does
+ * not exist…") say more than the status does.
+ */
+export async function checkResponse(res: Response, url: string): Promise<void> {
+  const { status, headers } = res;
+  const type = headers.get('content-type') ?? '';
+  if (status === 204) throw new NoContentError(url);
+  if (status < 200 || status > 299) {
+    throw new HttpStatusError(
+      status,
+      url,
+      parseRetryAfter(headers.get('retry-after')),
+      /^text\//i.test(type) ? await replyStart(res.body) : '',
+    );
   }
-  const type = res.headers.get('content-type') ?? '';
   if (!isEventStream(type)) throw new BadContentTypeError(type, url);
+}
+
+/** Up to 1 KiB of a reply's text, read for at most a second; the rest is not waited for. */
+async function replyStart(body: ReadableStream<Uint8Array> | null): Promise<string> {
+  const decoder = new TextDecoder();
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), 1000);
+  let text = '';
+  try {
+    await pump(
+      body!,
+      (chunk) => {
+        text += decoder.decode(chunk, { stream: true });
+        if (text.length >= 1024) stop.abort();
+      },
+      stop.signal,
+    );
+  } catch {
+    // cut short: what came is enough
+  }
+  clearTimeout(timer);
+  return text.slice(0, 1024).trim();
 }
 
 /** The MIME type's essence is `text/event-stream` (parameters such as charset are ignored). */
