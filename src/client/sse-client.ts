@@ -36,10 +36,11 @@ export class SSEClient {
     this.#seed = this.#newest = options.lastEventId ?? '';
     this.#ids = new Map();
     this.#backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
-    checkBody(options.method ?? 'GET', options.body);
-    // A method fetch refuses (CONNECT, TRACE, a bad token) would fail every attempt forever as
-    // if the network were down: refuse it here, once.
-    new Request(this.#url, { method: options.method ?? 'GET' });
+    const { method, body } = options;
+    checkBody(body);
+    // A method fetch refuses (CONNECT, TRACE, a bad token), or a body on GET or HEAD, would fail
+    // every attempt forever as if the network were down: refuse it here, once.
+    new Request(this.#url, { method, body: body as BodyInit | undefined });
   }
 
   /**
@@ -111,23 +112,22 @@ export class SSEClient {
       });
     /** No more events: what is buffered is still yielded, then the iteration ends or throws. */
     const end = (error?: unknown) => {
-      signal?.removeEventListener('abort', onAbort);
       if (!ended) failure = error;
       ended = true;
       wake();
-    };
-    // An abort ends the iteration at once, dropping what is buffered.
-    const onAbort = () => {
-      items = [];
-      head = 0;
-      end();
     };
     const sink = this.#sink(url, (e) => {
       items.push(e);
       wake();
     });
     sink.pause = () => (ended || items.length - head < EVENTS_HIGH_WATER_MARK ? undefined : wait());
-    signal?.addEventListener('abort', onAbort);
+    // An abort (of `signal`, which #run passes on, or by return()) ends the iteration at once,
+    // dropping what is buffered.
+    controller.signal.addEventListener('abort', () => {
+      items = [];
+      head = 0;
+      end();
+    });
     const running = this.#run(url, sink, signal, controller).then(() => end(), end);
     try {
       for (;;) {
@@ -215,20 +215,13 @@ export class SSEClient {
 }
 
 /** The same body is sent on every reconnect, so it must be one `fetch` can send again. */
-function checkBody(method: string, body: unknown): void {
-  if (body === undefined || body === null) return;
-  const m = method.toUpperCase();
-  if (m === 'GET' || m === 'HEAD') {
-    throw new TypeError(`A ${m} request cannot have a body: set the method, e.g. 'POST'`);
-  }
-  const resendable =
-    typeof body === 'string' ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) ||
-    (typeof Blob !== 'undefined' && body instanceof Blob) ||
-    body instanceof URLSearchParams ||
-    (typeof FormData !== 'undefined' && body instanceof FormData);
-  if (!resendable) {
+function checkBody(body: unknown): void {
+  if (
+    body != null &&
+    typeof body !== 'string' &&
+    !ArrayBuffer.isView(body) &&
+    ![ArrayBuffer, Blob, URLSearchParams, FormData].some((type) => body instanceof type)
+  ) {
     throw new TypeError(
       'body is sent on every reconnect: use a string, bytes, Blob, FormData or URLSearchParams, not a stream',
     );
