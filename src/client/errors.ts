@@ -16,13 +16,20 @@ export type ClientErrorCode =
 /** Base class of the errors an `SSEClient` subscription rejects with. */
 export class SSEClientError extends Error {
   declare readonly code: ClientErrorCode;
-  /** With a `cause`, the message ends with what the cause says. */
-  constructor(code: ClientErrorCode, name: string, message: string, cause?: unknown) {
+  /**
+   * With a `cause`, the message ends with what the cause says. A `code` of '' is the name's
+   * words in upper case, without `Error`: HttpStatusError → HTTP_STATUS.
+   */
+  constructor(code: ClientErrorCode | '', name: string, message: string, cause?: unknown) {
     super(
       cause === undefined ? message : `${message}: ${messageOf(cause)}`,
       cause === undefined ? undefined : { cause },
     );
-    this.code = code;
+    this.code = (code ||
+      name
+        .slice(0, -5)
+        .replace(/\B(?=[A-Z])/g, '_')
+        .toUpperCase()) as ClientErrorCode;
     this.name = name;
   }
 }
@@ -37,7 +44,7 @@ export class HttpStatusError extends SSEClientError {
   declare readonly body: string;
   constructor(status: number, url: string, retryAfterMs?: number, body = '') {
     super(
-      'HTTP_STATUS',
+      '',
       'HttpStatusError',
       `HTTP ${status} from ${url}: ${statusAdvice(status)}${body ? `. The server said: ${JSON.stringify(body)}` : ''}`,
     );
@@ -50,13 +57,13 @@ export class HttpStatusError extends SSEClientError {
 
 /** What a person can do about a status, by its class: each says only what is true of it. */
 function statusAdvice(status: number): string {
-  if (status === 401 || status === 403) return 'check the credentials (headers option)';
+  if (status === 401 || status === 403) return 'check the credentials (headers)';
   if (status === 404 || status === 410) return 'check the URL and the stream name';
-  if (status === 405) return 'check the method option';
+  if (status === 405) return 'check the method';
   if (status === 408) return 'timed out: try again';
   if (status === 429) return 'rate limited: try again later';
   if (status >= 500) return 'failed on the server side: see its logs';
-  if (status >= 300 && status < 400) return 'a redirect not followed: use its target URL';
+  if (status >= 300 && status < 400) return 'a redirect: use its target URL';
   return 'check the URL, method, headers and body';
 }
 
@@ -64,11 +71,7 @@ function statusAdvice(status: number): string {
 export class NoContentError extends SSEClientError {
   declare readonly url: string;
   constructor(url: string) {
-    super(
-      'NO_CONTENT',
-      'NoContentError',
-      `HTTP 204 from ${url}: the server says stop; subscribe later`,
-    );
+    super('', 'NoContentError', `HTTP 204 from ${url}: the server says stop; subscribe later`);
     this.url = url;
   }
 }
@@ -78,7 +81,7 @@ export class BadContentTypeError extends SSEClientError {
   declare readonly url: string;
   constructor(contentType: string, url: string) {
     super(
-      'BAD_CONTENT_TYPE',
+      '',
       'BadContentTypeError',
       `Content-Type "${contentType}" from ${url}: is it the event-stream URL?`,
     );
@@ -89,12 +92,7 @@ export class BadContentTypeError extends SSEClientError {
 
 export class ValidatorRefusedError extends SSEClientError {
   constructor(cause: unknown) {
-    super(
-      'VALIDATOR_REFUSED',
-      'ValidatorRefusedError',
-      'responseValidator refused the response',
-      cause,
-    );
+    super('', 'ValidatorRefusedError', 'Refused by responseValidator', cause);
   }
 }
 
@@ -103,9 +101,9 @@ export class MaxRetriesError extends SSEClientError {
   declare readonly attempts: number;
   constructor(attempts: number, cause: unknown) {
     super(
-      'MAX_RETRIES',
+      '',
       'MaxRetriesError',
-      `${attempts} failed attempts in a row (reconnect.maxRetries); is the server up? Last error`,
+      `${attempts} failed attempts in a row (reconnect.maxRetries); the last`,
       cause,
     );
     this.attempts = attempts;
@@ -124,19 +122,14 @@ export class EventSizeExceededError extends SSEClientError {
 /** With `reconnect: false`: the connection failed or broke (the cause says how). */
 export class ConnectionLostError extends SSEClientError {
   constructor(cause: unknown) {
-    super(
-      'CONNECTION_LOST',
-      'ConnectionLostError',
-      'Connection lost (reconnect is off: subscribe again)',
-      cause,
-    );
+    super('', 'ConnectionLostError', 'Connection lost (reconnect is off)', cause);
   }
 }
 
 /** The `headers` function threw. */
 export class HeadersFailedError extends SSEClientError {
   constructor(cause: unknown) {
-    super('HEADERS_FAILED', 'HeadersFailedError', 'The headers function threw', cause);
+    super('', 'HeadersFailedError', 'The headers function threw', cause);
   }
 }
 
@@ -144,7 +137,7 @@ export class HeadersFailedError extends SSEClientError {
 export class BadBase64Error extends SSEClientError {
   declare readonly data: string;
   constructor(data: string) {
-    super('BAD_BASE64', 'BadBase64Error', 'Event data is not base64: turn encodingBase64 off?');
+    super('', 'BadBase64Error', 'Event data is not base64: turn encodingBase64 off?');
     this.data = data;
   }
 }
