@@ -75,7 +75,7 @@ export class EventSource extends EventTarget {
     try {
       parsed = new URL(String(url), (globalThis as { location?: { href: string } }).location?.href);
     } catch {
-      throw new DOMException(`${JSON.stringify(String(url))} is not a valid URL`, 'SyntaxError');
+      throw new DOMException(`Invalid URL: ${url}`, 'SyntaxError');
     }
     this.url = parsed.href;
     this.withCredentials = init.withCredentials === true;

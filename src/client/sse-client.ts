@@ -223,7 +223,7 @@ function checkBody(body: unknown): void {
     ![ArrayBuffer, Blob, URLSearchParams, FormData].some((type) => body instanceof type)
   ) {
     throw new TypeError(
-      'body is sent on every reconnect: use a string, bytes, Blob, FormData or URLSearchParams, not a stream',
+      'body must be re-sendable: a string, bytes, Blob, FormData or URLSearchParams',
     );
   }
 }
