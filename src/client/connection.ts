@@ -30,7 +30,10 @@ export interface StreamSink {
 
 /** An error from the user's code (handler, onConnect) or data (base64): ends the subscription as is. */
 class Passthrough {
-  constructor(readonly error: unknown) {}
+  declare readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
 }
 
 /**

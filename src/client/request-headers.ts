@@ -17,7 +17,6 @@ export async function requestHeaders(
 
 /** Header values are byte strings: one char per UTF-8 byte, so any id survives the trip. */
 function byteString(text: string): string {
-  if (/^[\x20-\x7e]*$/.test(text)) return text;
   let out = '';
   for (const b of utf8.encode(text)) out += String.fromCharCode(b);
   return out;

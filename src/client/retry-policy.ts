@@ -2,17 +2,13 @@ import { pump } from './body.js';
 import { BadContentTypeError, HttpStatusError, NoContentError, SSEClientError } from './errors.js';
 
 /**
- * Retried with backoff: network errors, the stream ending, HTTP 5xx, 408 and 429. Everything
- * else the policy refuses ends the subscription.
+ * Whether `error` ends the subscription instead of leading to a reconnect. Retried with backoff:
+ * network errors, the stream ending, HTTP 5xx, 408 and 429.
  */
-export function isRetryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 429;
-}
-
-/** Whether `error` ends the subscription instead of leading to a reconnect. */
 export function isFatal(error: unknown): boolean {
-  if (error instanceof HttpStatusError) return !isRetryableStatus(error.status);
-  return error instanceof SSEClientError;
+  if (!(error instanceof SSEClientError)) return false;
+  const { status } = error as HttpStatusError; // undefined for the other SSEClientErrors
+  return !(status >= 500 || status === 408 || status === 429);
 }
 
 /**
@@ -63,10 +59,9 @@ export function isEventStream(contentType: string): boolean {
 }
 
 /** `Retry-After` as milliseconds from now: delay-seconds or an HTTP-date; undefined if neither. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null) return undefined;
-  const text = value.trim();
+export function parseRetryAfter(value: string | null): number | undefined {
+  const text = (value ?? '').trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  const at = Date.parse(text); // NaN for '' (no header) too
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
