@@ -67,13 +67,12 @@ export class SSEClient {
     handler: (e: SSEEvent) => void,
     opts: SubscribeOptions = {},
   ): Promise<void> {
-    const url = this.#streamUrl(stream);
-    return this.#run(url, this.#sink(url, handler), opts.signal);
+    return this.#run(this.#streamUrl(stream), handler, opts.signal);
   }
 
   /** Subscribe to the URL as it is. */
   subscribeRaw(handler: (e: SSEEvent) => void, opts: SubscribeOptions = {}): Promise<void> {
-    return this.#run(this.#url.href, this.#sink(this.#url.href, handler), opts.signal);
+    return this.#run(this.#url.href, handler, opts.signal);
   }
 
   /**
@@ -116,11 +115,6 @@ export class SSEClient {
       ended = true;
       wake();
     };
-    const sink = this.#sink(url, (e) => {
-      items.push(e);
-      wake();
-    });
-    sink.pause = () => (ended || items.length - head < EVENTS_HIGH_WATER_MARK ? undefined : wait());
     // An abort (of `signal`, which #run passes on, or by return()) ends the iteration at once,
     // dropping what is buffered.
     controller.signal.addEventListener('abort', () => {
@@ -128,7 +122,16 @@ export class SSEClient {
       head = 0;
       end();
     });
-    const running = this.#run(url, sink, signal, controller).then(() => end(), end);
+    const running = this.#run(
+      url,
+      (e) => {
+        items.push(e);
+        wake();
+      },
+      signal,
+      controller,
+      () => (ended || items.length - head < EVENTS_HIGH_WATER_MARK ? undefined : wait()),
+    ).then(() => end(), end);
     try {
       for (;;) {
         if (head < items.length) {
@@ -167,45 +170,45 @@ export class SSEClient {
     return u.href;
   }
 
-  /** Where the events of a subscription to `url` go; it keeps that URL's last event id. */
-  #sink(url: string, handler: (e: SSEEvent) => void): StreamSink {
-    return {
-      event: (e) => {
-        this.#newest = e.id;
-        handler(e);
-      },
-      connected: (open) => {
-        this.#open += open ? 1 : -1;
-      },
-      lastEventId: (id) => this.#remember(url, id),
-    };
-  }
-
-  #remember(url: string, id: string): void {
-    this.#newest = id;
-    this.#ids.delete(url); // re-inserted last: the Map's order is the order of use
-    this.#ids.set(url, id);
-    if (this.#ids.size > MAX_REMEMBERED) this.#ids.delete(this.#ids.keys().next().value!);
-  }
-
+  /**
+   * Run one subscription to `url` until `signal` (or `controller`) aborts; the events go to
+   * `handler`, and `url` keeps its own last event id.
+   */
   async #run(
     url: string,
-    sink: StreamSink,
+    handler: (e: SSEEvent) => void,
     signal: AbortSignal | undefined,
     controller = new AbortController(),
+    pause?: StreamSink['pause'],
   ): Promise<void> {
     if (signal?.aborted) return;
     const onAbort = () => controller.abort();
     signal?.addEventListener('abort', onAbort);
     this.#controllers.add(controller);
+    const ids = this.#ids;
     try {
       await runStream(
         url,
         this.#options,
         this.#backoff,
-        sink,
+        {
+          event: (e) => {
+            this.#newest = e.id;
+            handler(e);
+          },
+          pause,
+          connected: (open) => {
+            this.#open += open ? 1 : -1;
+          },
+          lastEventId: (id) => {
+            this.#newest = id;
+            ids.delete(url); // re-inserted last: the Map's order is the order of use
+            ids.set(url, id);
+            if (ids.size > MAX_REMEMBERED) ids.delete(ids.keys().next().value!);
+          },
+        },
         controller.signal,
-        this.#ids.get(url) ?? this.#seed,
+        ids.get(url) ?? this.#seed,
       );
     } finally {
       signal?.removeEventListener('abort', onAbort);
