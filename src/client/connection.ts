@@ -113,12 +113,10 @@ export async function runStream(
       // final.
       await checkResponse(res, url);
       if (!res.body) throw new TypeError('the response has no body');
-      if (responseValidator) {
-        try {
-          await responseValidator(res);
-        } catch (e) {
-          throw new ValidatorRefusedError(e);
-        }
+      try {
+        await responseValidator?.(res);
+      } catch (e) {
+        throw new ValidatorRefusedError(e);
       }
     } catch (e) {
       // Free the connection before waiting or giving up.

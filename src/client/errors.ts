@@ -21,10 +21,7 @@ export class SSEClientError extends Error {
    * words in upper case, without `Error`: HttpStatusError → HTTP_STATUS.
    */
   constructor(code: ClientErrorCode | '', name: string, message: string, cause?: unknown) {
-    super(
-      cause === undefined ? message : `${message}: ${messageOf(cause)}`,
-      cause === undefined ? undefined : { cause },
-    );
+    super(message + causeText(cause), cause === undefined ? undefined : { cause });
     this.code = (code ||
       name
         .slice(0, -5)
@@ -142,8 +139,9 @@ export class BadBase64Error extends SSEClientError {
   }
 }
 
-function messageOf(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return error.message + cause;
+/** What `cause` says (and its own cause, one level down) after ': ', or '' without a cause. */
+function causeText(cause: unknown): string {
+  if (cause === undefined) return '';
+  if (!(cause instanceof Error)) return `: ${String(cause)}`;
+  return `: ${cause.message}${cause.cause instanceof Error ? `: ${cause.cause.message}` : ''}`;
 }
