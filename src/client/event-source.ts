@@ -71,13 +71,11 @@ export class EventSource extends EventTarget {
     init ??= {}; // WebIDL: a null dictionary is an empty one
     // "Let urlRecord be the result of encoding-parsing a URL given url, relative to settings.
     // If urlRecord is failure, then throw a "SyntaxError" DOMException."
-    let parsed: URL;
     try {
-      parsed = new URL(String(url), (globalThis as { location?: { href: string } }).location?.href);
+      this.url = new URL(url, (globalThis as { location?: { href: string } }).location?.href).href;
     } catch {
       throw new DOMException(`Invalid URL: ${url}`, 'SyntaxError');
     }
-    this.url = parsed.href;
     this.withCredentials = init.withCredentials === true;
     this.#init = init;
     this.#parser = new EventParser({
@@ -112,8 +110,17 @@ export class EventSource extends EventTarget {
         get(this: EventSource) {
           return this.#handlers[type] ?? null;
         },
+        // Its listener is added when it is first set, and removed when it is set to null, so one
+        // set again later runs after the listeners added in between.
         set(this: EventSource, fn: Handler) {
-          this.#setHandler(type, fn);
+          const value = typeof fn === 'function' ? fn : null;
+          // Returns nothing, as before: what an async handler returns stays the handler's own.
+          const listener = (this.#handlerListeners[type] ??= (e) => {
+            this.#handlers[type]?.call(this, e);
+          });
+          if (value === null) this.removeEventListener(type, listener);
+          else if (!this.#handlers[type]) this.addEventListener(type, listener);
+          this.#handlers[type] = value;
         },
         configurable: true,
       });
@@ -161,23 +168,26 @@ export class EventSource extends EventTarget {
     } catch {
       // "If res is an aborted network error, then fail the connection. Otherwise, if res is a
       // network error, then reestablish the connection."
-      if (!controller.signal.aborted) this.#reestablish();
-      return;
-    }
-    if (controller.signal.aborted) {
-      cancelQuietly(res.body);
+      // (Only close() aborts, and once closed, reestablishing does nothing.)
+      this.#reestablish();
       return;
     }
     // "if res's status is not 200, or if res's `Content-Type` is not `text/event-stream`, then
-    // fail the connection."
-    if (res.status !== 200 || !isEventStream(res.headers.get('content-type') ?? '') || !res.body) {
+    // fail the connection." (Failing does nothing once closed, as when close() aborted.)
+    if (
+      controller.signal.aborted ||
+      res.status !== 200 ||
+      !isEventStream(res.headers.get('content-type') ?? '') ||
+      !res.body
+    ) {
       cancelQuietly(res.body);
-      this.#fail();
+      this.#set(CLOSED, 'error');
       return;
     }
     // The origin of the event stream's final URL, after any redirects.
     this.#origin = new URL(res.url || this.url).origin;
-    this.#announce();
+    // "Announce the connection."
+    this.#set(OPEN, 'open');
     const reader = res.body.getReader();
     try {
       for (;;) {
@@ -193,25 +203,19 @@ export class EventSource extends EventTarget {
     this.#reestablish();
   }
 
-  /** "Announce the connection": readyState OPEN, then an `open` event. */
-  #announce(): void {
+  /**
+   * Unless closed: readyState `state`, then an event of `type`. "Announce the connection" is OPEN
+   * and `open`; "fail the connection" is CLOSED and `error`, and no more reconnects.
+   */
+  #set(state: number, type: string): void {
     if (this.#state === CLOSED) return;
-    this.#state = OPEN;
-    this.dispatchEvent(new Event('open'));
-  }
-
-  /** "Fail the connection": readyState CLOSED, then an `error` event; no more reconnects. */
-  #fail(): void {
-    if (this.#state === CLOSED) return;
-    this.#state = CLOSED;
-    this.dispatchEvent(new Event('error'));
+    this.#state = state;
+    this.dispatchEvent(new Event(type));
   }
 
   /** "Reestablish the connection": readyState CONNECTING, an `error` event, wait, connect again. */
   #reestablish(): void {
-    if (this.#state === CLOSED) return;
-    this.#state = CONNECTING;
-    this.dispatchEvent(new Event('error'));
+    this.#set(CONNECTING, 'error');
     if (this.#state !== CONNECTING) return;
     this.#timer = setTimeout(
       () => {
@@ -220,21 +224,6 @@ export class EventSource extends EventTarget {
       },
       Math.min(this.#reconnectionTime, MAX_TIMER_MS),
     );
-  }
-
-  /**
-   * An event handler attribute: its listener is added when it is first set, and removed when it
-   * is set to null, so one set again later runs after the listeners added in between.
-   */
-  #setHandler(type: string, fn: Handler): void {
-    const value = typeof fn === 'function' ? fn : null;
-    // Returns nothing, as before: what an async handler returns stays the handler's own.
-    const listener = (this.#handlerListeners[type] ??= (e) => {
-      this.#handlers[type]?.call(this, e);
-    });
-    if (value === null) this.removeEventListener(type, listener);
-    else if (!this.#handlers[type]) this.addEventListener(type, listener);
-    this.#handlers[type] = value;
   }
 }
 
