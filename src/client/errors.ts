@@ -57,10 +57,9 @@ function statusAdvice(status: number): string {
   if (status === 401 || status === 403) return 'check the credentials (headers)';
   if (status === 404 || status === 410) return 'check the URL and the stream name';
   if (status === 405) return 'check the method';
-  if (status === 408) return 'timed out: try again';
-  if (status === 429) return 'rate limited: try again later';
+  if (status === 408) return 'timed out: retry';
+  if (status === 429) return 'rate limited: retry later';
   if (status >= 500) return 'failed on the server side: see its logs';
-  if (status >= 300 && status < 400) return 'a redirect: use its target URL';
   return 'check the URL, method, headers and body';
 }
 

@@ -225,8 +225,6 @@ function checkBody(body: unknown): void {
     !ArrayBuffer.isView(body) &&
     ![ArrayBuffer, Blob, URLSearchParams, FormData].some((type) => body instanceof type)
   ) {
-    throw new TypeError(
-      'body must be re-sendable: a string, bytes, Blob, FormData or URLSearchParams',
-    );
+    throw new TypeError('body must be re-sendable: not a stream');
   }
 }
