@@ -6,13 +6,13 @@ import type { ClientOptions, SubscribeOptions } from './types.js';
 /** Events `events()` buffers before it stops reading the body. */
 const EVENTS_HIGH_WATER_MARK = 256;
 
+/** Streams whose last event id a client keeps (see `#ids`). */
+const MAX_REMEMBERED = 1000;
+
 /**
  * A Server-Sent Events client over `fetch`: subscribe to a stream with a handler or an async
  * iterator; it reconnects with backoff and resumes from the last event id.
  */
-/** Streams whose last event id a client keeps (see `#ids`). */
-const MAX_REMEMBERED = 1000;
-
 export class SSEClient {
   // `#` fields: the minifier shortens their names, which it cannot do for `private` ones.
   /** The id every URL resumes from until a subscription to it has seen one of its own. */
@@ -23,7 +23,7 @@ export class SSEClient {
    * The last event id per subscribed URL (one per stream), so streams never trade ids; the
    * MAX_REMEMBERED most recently used, so a client that subscribes per job does not grow.
    */
-  #ids: Map<string, string>;
+  readonly #ids = new Map<string, string>();
   readonly #url: URL;
   readonly #options: ClientOptions;
   readonly #backoff: BackoffSettings | false;
@@ -34,8 +34,7 @@ export class SSEClient {
     this.#url = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
     this.#options = options;
     this.#seed = this.#newest = options.lastEventId ?? '';
-    this.#ids = new Map();
-    this.#backoff = options.reconnect === false ? false : backoffSettings(options.reconnect);
+    this.#backoff = options.reconnect !== false && backoffSettings(options.reconnect);
     const { method, body } = options;
     checkBody(body);
     // A method fetch refuses (CONNECT, TRACE, a bad token), or a body on GET or HEAD, would fail
