@@ -16,17 +16,10 @@ export type ClientErrorCode =
 /** Base class of the errors an `SSEClient` subscription rejects with. */
 export class SSEClientError extends Error {
   declare readonly code: ClientErrorCode;
-  /**
-   * With a `cause`, the message ends with what the cause says. A `code` of '' is the name's
-   * words in upper case, without `Error`: HttpStatusError → HTTP_STATUS.
-   */
-  constructor(code: ClientErrorCode | '', name: string, message: string, cause?: unknown) {
+  /** With a `cause`, the message ends with what the cause says. */
+  constructor(code: ClientErrorCode, name: string, message: string, cause?: unknown) {
     super(message + causeText(cause), cause === undefined ? undefined : { cause });
-    this.code = (code ||
-      name
-        .slice(0, -5)
-        .replace(/\B(?=[A-Z])/g, '_')
-        .toUpperCase()) as ClientErrorCode;
+    this.code = code;
     this.name = name;
   }
 }
@@ -41,7 +34,7 @@ export class HttpStatusError extends SSEClientError {
   declare readonly body: string;
   constructor(status: number, url: string, retryAfterMs?: number, body = '') {
     super(
-      '',
+      'HTTP_STATUS',
       'HttpStatusError',
       `HTTP ${status} from ${url}: ${statusAdvice(status)}${body ? `. The server said: ${JSON.stringify(body)}` : ''}`,
     );
@@ -67,7 +60,11 @@ function statusAdvice(status: number): string {
 export class NoContentError extends SSEClientError {
   declare readonly url: string;
   constructor(url: string) {
-    super('', 'NoContentError', `HTTP 204 from ${url}: the server says stop; subscribe later`);
+    super(
+      'NO_CONTENT',
+      'NoContentError',
+      `HTTP 204 from ${url}: the server says stop; subscribe later`,
+    );
     this.url = url;
   }
 }
@@ -77,7 +74,7 @@ export class BadContentTypeError extends SSEClientError {
   declare readonly url: string;
   constructor(contentType: string, url: string) {
     super(
-      '',
+      'BAD_CONTENT_TYPE',
       'BadContentTypeError',
       `Content-Type "${contentType}" from ${url}: is it the event-stream URL?`,
     );
@@ -88,7 +85,7 @@ export class BadContentTypeError extends SSEClientError {
 
 export class ValidatorRefusedError extends SSEClientError {
   constructor(cause: unknown) {
-    super('', 'ValidatorRefusedError', 'Refused by responseValidator', cause);
+    super('VALIDATOR_REFUSED', 'ValidatorRefusedError', 'Refused by responseValidator', cause);
   }
 }
 
@@ -97,9 +94,9 @@ export class MaxRetriesError extends SSEClientError {
   declare readonly attempts: number;
   constructor(attempts: number, cause: unknown) {
     super(
-      '',
+      'MAX_RETRIES',
       'MaxRetriesError',
-      `${attempts} failed attempts in a row (reconnect.maxRetries); the last`,
+      `${attempts} failed attempts in a row (reconnect.maxRetries); is the server up? The last`,
       cause,
     );
     this.attempts = attempts;
@@ -118,14 +115,19 @@ export class EventSizeExceededError extends SSEClientError {
 /** With `reconnect: false`: the connection failed or broke (the cause says how). */
 export class ConnectionLostError extends SSEClientError {
   constructor(cause: unknown) {
-    super('', 'ConnectionLostError', 'Connection lost (reconnect is off)', cause);
+    super(
+      'CONNECTION_LOST',
+      'ConnectionLostError',
+      'Connection lost (reconnect is off: subscribe again)',
+      cause,
+    );
   }
 }
 
 /** The `headers` function threw. */
 export class HeadersFailedError extends SSEClientError {
   constructor(cause: unknown) {
-    super('', 'HeadersFailedError', 'The headers function threw', cause);
+    super('HEADERS_FAILED', 'HeadersFailedError', 'The headers function threw', cause);
   }
 }
 
@@ -133,7 +135,7 @@ export class HeadersFailedError extends SSEClientError {
 export class BadBase64Error extends SSEClientError {
   declare readonly data: string;
   constructor(data: string) {
-    super('', 'BadBase64Error', 'Event data is not base64: turn encodingBase64 off?');
+    super('BAD_BASE64', 'BadBase64Error', 'Event data is not base64: turn encodingBase64 off?');
     this.data = data;
   }
 }
