@@ -1,6 +1,7 @@
 import type { SSEEvent } from '../protocol/types.js';
 import { type BackoffSettings, backoffSettings } from './backoff.js';
 import { runStream, type StreamSink } from './connection.js';
+import { EventQueue } from './event-queue.js';
 import type { ClientOptions, SubscribeOptions } from './types.js';
 
 /** Events `events()` buffers before it stops reading the body. */
@@ -80,82 +81,39 @@ export class SSEClient {
    * resumes once half of them are taken); leaving the loop closes the connection.
    */
   events(stream?: string, opts: SubscribeOptions = {}): AsyncIterableIterator<SSEEvent> {
+    const queue = new EventQueue(EVENTS_HIGH_WATER_MARK);
     const controller = new AbortController();
     const url = stream === undefined ? this.#url.href : this.#streamUrl(stream);
-    const it = this.#events(url, opts.signal, controller);
-    // A generator's return() waits for a pending next(): abort first, so that next() ends now.
-    const ret = it.return;
-    it.return = (value) => {
-      controller.abort();
-      return ret.call(it, value);
-    };
-    return it;
-  }
-
-  async *#events(
-    url: string,
-    signal: AbortSignal | undefined,
-    controller: AbortController,
-  ): AsyncGenerator<SSEEvent, undefined> {
-    // The buffer: events before `head` are taken (and cleared, so they can be collected).
-    let items: (SSEEvent | undefined)[] = [];
-    let head = 0;
-    let ended = false;
-    let failure: unknown;
-    // Only one side ever waits: the consumer on an empty buffer, the reader on a full one.
-    let wake = () => {};
-    const wait = () =>
-      new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    /** No more events: what is buffered is still yielded, then the iteration ends or throws. */
-    const end = (error?: unknown) => {
-      if (!ended) failure = error;
-      ended = true;
-      wake();
-    };
-    // An abort (of `signal`, which #run passes on, or by return()) ends the iteration at once,
-    // dropping what is buffered.
-    controller.signal.addEventListener('abort', () => {
-      items = [];
-      head = 0;
-      end();
-    });
-    const running = this.#run(
-      url,
-      (e) => {
-        items.push(e);
-        wake();
-      },
-      signal,
-      controller,
-      () => (ended || items.length - head < EVENTS_HIGH_WATER_MARK ? undefined : wait()),
-    ).then(() => end(), end);
-    try {
-      for (;;) {
-        if (head < items.length) {
-          const e = items[head]!;
-          items[head++] = undefined;
-          if (head === items.length) {
-            items = [];
-            head = 0;
-          } else if (head >= 1024 && head * 2 >= items.length) {
-            items = items.slice(head);
-            head = 0;
-          }
-          if (items.length - head <= EVENTS_HIGH_WATER_MARK >> 1) wake();
-          yield e;
-        } else if (ended) {
-          if (failure !== undefined) throw failure;
-          return;
-        } else {
-          await wait();
+    let running: Promise<void> | undefined;
+    // An abort ends the iteration at once, dropping what is buffered.
+    const onAbort = () => queue.close();
+    const iterator: AsyncIterableIterator<SSEEvent> = {
+      next: () => {
+        if (!running) {
+          opts.signal?.addEventListener('abort', onAbort);
+          running = this.#run(
+            url,
+            (e) => queue.push(e),
+            opts.signal,
+            controller,
+            () => queue.pause(),
+          ).then(
+            () => queue.end(),
+            (error) => queue.end(error),
+          );
+          running.finally(() => opts.signal?.removeEventListener('abort', onAbort));
         }
-      }
-    } finally {
-      controller.abort();
-      await running;
-    }
+        return queue.next();
+      },
+      return: async () => {
+        controller.abort();
+        queue.close();
+        await running;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** End every subscription of this client. */
@@ -224,6 +182,8 @@ function checkBody(body: unknown): void {
     !ArrayBuffer.isView(body) &&
     ![ArrayBuffer, Blob, URLSearchParams, FormData].some((type) => body instanceof type)
   ) {
-    throw new TypeError('body must be re-sendable: not a stream');
+    throw new TypeError(
+      'body is sent on every reconnect: use a string, bytes, Blob, FormData or URLSearchParams, not a stream',
+    );
   }
 }
