@@ -55,6 +55,53 @@ describe('EventSource: events no one listens to', () => {
   });
 });
 
+describe('EventSource: listeners added while events of their type stream in', () => {
+  test('a listener added after unheard events of a type hears the next ones of that type', async () => {
+    const noise = (batch: string) =>
+      Array.from({ length: 100 }, (_, i) => `event: noise\ndata: ${batch}-${i}\n\n`).join('');
+    const listening = deferred();
+    const s = await loopback((_req, res) => {
+      startStream(res);
+      // The last event the client sees before a listener for "noise" is added is a noise event.
+      res.write(`data: first\n\n${noise('b1')}`);
+      listening.promise.then(() => res.end(`${noise('b2')}data: second\n\n`));
+    });
+    servers.push(s);
+    const es = new EventSource(s.origin);
+    const heard: string[] = [];
+    es.onmessage = (e) => {
+      if (e.data === 'first') {
+        // After the rest of the chunk: its noise events have gone by unheard.
+        setTimeout(() => {
+          es.addEventListener('noise', (n) => heard.push((n as MessageEvent).data));
+          listening.resolve();
+        }, 0);
+      }
+      if (e.data === 'second') es.close();
+    };
+    await until(() => es.readyState === EventSource.CLOSED, 'the second message');
+    expect(heard.filter((d) => d.startsWith('b2'))).toEqual(
+      Array.from({ length: 100 }, (_, i) => `b2-${i}`),
+    );
+  });
+
+  test('a type that is not a string is the string a listener is keyed by', async () => {
+    const s = await loopback((_req, res) => {
+      startStream(res);
+      res.end('event: 5\ndata: five\n\n');
+    });
+    servers.push(s);
+    const es = new EventSource(s.origin);
+    const heard: string[] = [];
+    es.addEventListener(5 as unknown as string, (e) => {
+      heard.push((e as MessageEvent).data);
+      es.close();
+    });
+    await until(() => heard.length === 1, 'the event of type "5"');
+    expect(heard).toEqual(['five']);
+  });
+});
+
 describe('EventSource: construction', () => {
   test('a null init is an empty one, as WebIDL and browsers take it', async () => {
     const s = await loopback((_req, res) => {
