@@ -162,12 +162,10 @@ describe('the Fetch handler', () => {
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('Internal error while subscribing.\n');
     // The operator is told why, not just the status.
-    expect(errors).toHaveBeenCalledOnce();
-    expect(String(errors.mock.calls[0]![0])).toMatch(
-      /subscribe request failed and was answered 500/,
+    expect(errors).toHaveBeenCalledExactlyOnceWith(
+      expect.stringContaining('a subscribe request failed and was answered 500'),
+      expect.objectContaining({ message: 'auth backend down' }),
     );
-    expect((errors.mock.calls[0]![1] as Error).message).toBe('auth backend down');
-    errors.mockRestore();
   });
 
   it('the node handler answers 500 and reports why when authorize throws', async () => {
@@ -181,9 +179,10 @@ describe('the Fetch handler', () => {
     const res = await fetch(`${url}?stream=s`);
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('Internal error while subscribing.\n');
-    expect(errors).toHaveBeenCalledOnce();
-    expect((errors.mock.calls[0]![1] as Error).message).toBe('auth backend down');
-    errors.mockRestore();
+    expect(errors).toHaveBeenCalledExactlyOnceWith(
+      expect.stringContaining('a subscribe request failed and was answered 500'),
+      expect.objectContaining({ message: 'auth backend down' }),
+    );
   });
 
   it('does not subscribe a request that went away while authorize was pending', async () => {
