@@ -53,6 +53,7 @@ function statusAdvice(status: number): string {
   if (status === 408) return 'timed out: retry';
   if (status === 429) return 'rate limited: retry later';
   if (status >= 500) return 'failed on the server side: see its logs';
+  if (status >= 300 && status < 400) return 'a redirect not followed: use its target URL';
   return 'check the URL, method, headers and body';
 }
 
@@ -96,7 +97,7 @@ export class MaxRetriesError extends SSEClientError {
     super(
       'MAX_RETRIES',
       'MaxRetriesError',
-      `${attempts} failed attempts in a row (reconnect.maxRetries); is the server up? The last`,
+      `${attempts} failed attempts in a row (reconnect.maxRetries); is the server up? Last error`,
       cause,
     );
     this.attempts = attempts;

@@ -2,19 +2,24 @@ import { pump } from './body.js';
 import { BadContentTypeError, HttpStatusError, NoContentError, SSEClientError } from './errors.js';
 
 /**
- * Whether `error` ends the subscription instead of leading to a reconnect. Retried with backoff:
- * network errors, the stream ending, HTTP 5xx, 408 and 429.
+ * Retried with backoff: network errors, the stream ending, HTTP 5xx, 408 and 429. Everything
+ * else the policy refuses ends the subscription.
  */
+function isRetryableStatus(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/** Whether `error` ends the subscription instead of leading to a reconnect. */
 export function isFatal(error: unknown): boolean {
-  if (!(error instanceof SSEClientError)) return false;
-  const { status } = error as HttpStatusError; // undefined for the other SSEClientErrors
-  return !(status >= 500 || status === 408 || status === 429);
+  if (error instanceof HttpStatusError) return !isRetryableStatus(error.status);
+  return error instanceof SSEClientError;
 }
 
 /**
  * Throws the reason a response is not an event stream (retryable or not); returns if it is. A
- * refused status with a text reply carries its start: the server's own words ("Stream "x" does
- * not exist…") say more than the status does.
+ * status that ends the subscription, with a text reply, carries the reply's start: the server's
+ * own words ("Stream "x" does not exist…") say more than the status does. A retried status's reply
+ * is not waited for: that could hold every retry up to a second.
  */
 export async function checkResponse(res: Response, url: string): Promise<void> {
   const { status, headers } = res;
@@ -25,13 +30,13 @@ export async function checkResponse(res: Response, url: string): Promise<void> {
       status,
       url,
       parseRetryAfter(headers.get('retry-after')),
-      /^text\//i.test(type) ? await replyStart(res.body) : '',
+      !isRetryableStatus(status) && /^text\//i.test(type) ? await replyStart(res.body) : '',
     );
   }
   if (!isEventStream(type)) throw new BadContentTypeError(type, url);
 }
 
-/** Up to 1 KiB of a reply's text, read for at most a second; the rest is not waited for. */
+/** Up to 1,024 characters of a reply's text, read for at most a second; the rest is not waited for. */
 async function replyStart(body: ReadableStream<Uint8Array> | null): Promise<string> {
   const decoder = new TextDecoder();
   const stop = new AbortController();
@@ -62,6 +67,9 @@ export function isEventStream(contentType: string): boolean {
 export function parseRetryAfter(value: string | null): number | undefined {
   const text = (value ?? '').trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text); // NaN for '' (no header) too
+  // Every HTTP-date form starts with the day's name; `Date.parse` alone takes "1.5" or "-1" for
+  // dates in 2001, which would mean "at once".
+  if (!/^(mon|tue|wed|thu|fri|sat|sun)/i.test(text)) return undefined;
+  const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

@@ -36,11 +36,11 @@ export class SSEClient {
     this.#options = options;
     this.#seed = this.#newest = options.lastEventId ?? '';
     this.#backoff = options.reconnect !== false && backoffSettings(options.reconnect);
-    const { method, body } = options;
-    checkBody(body);
-    // A method fetch refuses (CONNECT, TRACE, a bad token), or a body on GET or HEAD, would fail
-    // every attempt forever as if the network were down: refuse it here, once.
-    new Request(this.#url, { method, body: body as BodyInit | undefined });
+    const method = options.method ?? 'GET';
+    checkBody(method, options.body);
+    // A method fetch refuses (CONNECT, TRACE, a bad token) would fail every attempt forever as
+    // if the network were down: refuse it here, once.
+    new Request(this.#url, { method });
   }
 
   /**
@@ -174,14 +174,24 @@ export class SSEClient {
   }
 }
 
-/** The same body is sent on every reconnect, so it must be one `fetch` can send again. */
-function checkBody(body: unknown): void {
-  if (
-    body != null &&
-    typeof body !== 'string' &&
-    !ArrayBuffer.isView(body) &&
-    ![ArrayBuffer, Blob, URLSearchParams, FormData].some((type) => body instanceof type)
-  ) {
+/**
+ * A body must be one `fetch` can send again on every reconnect, on a method that takes one. Checked
+ * here, not left to `new Request`: some runtimes (Bun) let a GET with a body through.
+ */
+function checkBody(method: string, body: unknown): void {
+  if (body == null) return;
+  const m = method.toUpperCase();
+  if (m === 'GET' || m === 'HEAD') {
+    throw new TypeError(`A ${m} request cannot have a body: set the method, e.g. 'POST'`);
+  }
+  const resendable =
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    (typeof Blob !== 'undefined' && body instanceof Blob) ||
+    body instanceof URLSearchParams ||
+    (typeof FormData !== 'undefined' && body instanceof FormData);
+  if (!resendable) {
     throw new TypeError(
       'body is sent on every reconnect: use a string, bytes, Blob, FormData or URLSearchParams, not a stream',
     );

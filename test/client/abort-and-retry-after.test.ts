@@ -71,6 +71,26 @@ describe('SSEClient edges', () => {
     expect(gaps[2]).toBeGreaterThanOrEqual(398);
   });
 
+  it('a Retry-After that is neither seconds nor an HTTP-date is ignored, not read as "now"', async () => {
+    // Date.parse takes "1.5", "+5" or "-1" for dates in 2001: a delay of 0, every time.
+    const times: number[] = [];
+    const values = ['1.5', '-1', '+5'];
+    const http = await serve((_req, res) => {
+      res.writeHead(503, { 'Retry-After': values[times.length] ?? '1.5' });
+      times.push(performance.now());
+      res.end('busy');
+    });
+    cleanup.push(() => http.close());
+    const client = new SSEClient(http.url, {
+      reconnect: { initialDelayMs: 200, multiplier: 1, jitter: 0, maxRetries: 3 },
+    });
+    const error = await client.subscribeRaw(() => {}).catch((e: Error & { code: string }) => e);
+    expect((error as { code: string }).code).toBe('MAX_RETRIES');
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps).toHaveLength(3);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(198); // the backoff's own delay
+  });
+
   it('waits the Retry-After the server asked for, even past maxDelayMs', async () => {
     let requests = 0;
     const times: number[] = [];
