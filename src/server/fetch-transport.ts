@@ -1,11 +1,12 @@
 import type { Connection } from './connection.js';
-import { reportSubscribeFailure } from './hooks.js';
+import { subscribeFailureReporter } from './hooks.js';
 import type { RequestView } from './route.js';
 import { isReply, type SSEServer } from './sse-server.js';
 import type { Subscriber } from './subscriber.js';
 
 /** The adapter for Fetch-API frameworks: a `Request` in, a streaming `Response` out. */
 export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
+  const reportFailure = subscribeFailureReporter();
   return async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     const req: RequestView = {
@@ -19,7 +20,7 @@ export function fetchHandler(server: SSEServer, maxQueuedBytes: number) {
       decision = await server.route(req);
     } catch (err) {
       // As the node handler answers: a throwing `authorize` is the server's fault, not the client's.
-      reportSubscribeFailure(err);
+      reportFailure(err);
       return new Response('Internal error while subscribing.\n', {
         status: 500,
         headers: { 'Content-Type': 'text/plain; charset=utf-8' },

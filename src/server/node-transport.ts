@@ -1,7 +1,7 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Connection } from './connection.js';
-import { reportSubscribeFailure } from './hooks.js';
+import { subscribeFailureReporter } from './hooks.js';
 import type { RequestView } from './route.js';
 import { isReply, type SSEServer } from './sse-server.js';
 
@@ -12,9 +12,11 @@ type Flushable = { flush?: () => void };
 
 /** The adapter for node:http, http2's compatibility API, Express and Connect. */
 export function nodeHandler(server: SSEServer) {
+  const reportFailure = subscribeFailureReporter();
   return (req: NodeRequest, res: NodeResponse, next?: (err?: unknown) => void): void => {
-    server.route(view(req)).then(
-      (decision) => {
+    server
+      .route(view(req))
+      .then((decision) => {
         if (isReply(decision)) {
           res.writeHead(decision.status, decision.headers);
           if (req.method === 'HEAD') res.end();
@@ -33,14 +35,16 @@ export function nodeHandler(server: SSEServer) {
         // The listener lives as long as the connection: it holds the stream, not the decision.
         const stream = decision.stream;
         res.once('close', () => server.closed(stream, sub, 'client-closed'));
-      },
-      (err: unknown) => {
+      })
+      // Also what throws above (opening the stream): an unhandled rejection would end the process.
+      .catch((err: unknown) => {
         if (next) return next(err); // the framework reports it
-        reportSubscribeFailure(err);
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        reportFailure(err);
+        // A stream already answered 200 cannot become a 500: end it, and the client reconnects.
+        if (res.headersSent) return void res.destroy();
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('Internal error while subscribing.\n');
-      },
-    );
+      });
   };
 }
 

@@ -15,6 +15,18 @@ export function checkOptions(options: ServerOptions): void {
   checkNumber('maxQueuedBytes', options.maxQueuedBytes, 1);
   checkNumber('maxWriteDelayMs', options.maxWriteDelayMs, 0, MAX_TIMER_MS);
   checkStreamOptions(options);
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    // Else every subscribe request would fail as it writes its headers.
+    if (
+      !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) ||
+      !/^[\t\x20-\x7e\x80-\xff]*$/.test(String(value))
+    ) {
+      throw new InvalidOptionError(
+        'headers',
+        `has ${JSON.stringify(name)}: ${describe(value)}, which is no valid HTTP header (a name is a token; a value has no CR, LF or NUL).`,
+      );
+    }
+  }
   if (options.resetEvent != null && !/^[^\r\n]*$/.test(String(options.resetEvent))) {
     throw new InvalidOptionError(
       'resetEvent',

@@ -168,7 +168,7 @@ describe('the Fetch handler', () => {
     );
   });
 
-  it('the node handler answers 500 and reports why when authorize throws', async () => {
+  it('the node handler answers 500 and reports why, once per 10 s, when authorize throws', async () => {
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
     const { sse, url } = await startServer({
       authorize: () => {
@@ -176,9 +176,12 @@ describe('the Fetch handler', () => {
       },
     });
     sse.createStream('s');
-    const res = await fetch(`${url}?stream=s`);
-    expect(res.status).toBe(500);
-    expect(await res.text()).toBe('Internal error while subscribing.\n');
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${url}?stream=s`);
+      expect(res.status).toBe(500);
+      expect(await res.text()).toBe('Internal error while subscribing.\n');
+    }
+    // One report for the three: a throwing authorize must not flood the log.
     expect(errors).toHaveBeenCalledExactlyOnceWith(
       expect.stringContaining('a subscribe request failed and was answered 500'),
       expect.objectContaining({ message: 'auth backend down' }),
@@ -248,6 +251,14 @@ describe('options', () => {
       'history.maxEvents must be a whole number from 0 to Infinity, got 2.5.',
     ],
     [{ resetEvent: 'a\nb' }, 'resetEvent must not contain CR or LF: it becomes the "event:" line.'],
+    [
+      { headers: { 'X-Trace': 'a\r\nSet-Cookie: x' } },
+      'headers has "X-Trace": "a\\r\\nSet-Cookie: x", which is no valid HTTP header (a name is a token; a value has no CR, LF or NUL).',
+    ],
+    [
+      { headers: { 'Bad Name': 'x' } },
+      'headers has "Bad Name": "x", which is no valid HTTP header (a name is a token; a value has no CR, LF or NUL).',
+    ],
   ])('%j is refused with an InvalidOptionError that says what is wrong', (options, message) => {
     let err: unknown;
     try {
