@@ -24,6 +24,8 @@ const SHORT_CHUNK = 128;
 const TINY_TEXT = 8;
 /** How many bytes from a chunk's end LineEnds looks at one by one before a native scan. */
 const TAIL_SCAN = 64;
+/** Spans of up to this many bytes are held by a copy loop rather than `Uint8Array.set`. */
+const LOOP_COPY = 64;
 /** The buffer of an unfinished line is let go once the line is done if it grew past this. */
 const KEEP_HELD = 64 * 1024;
 
@@ -103,13 +105,14 @@ export class EventParser {
         chunk = chunk.slice(0, -1);
       }
       bytes = utf8.encode(chunk);
+    } else if (this.#highSurrogate !== '') {
+      // Bytes cannot finish a pair: the held half is a lone surrogate, in its place in the text.
+      bytes = concat(utf8.encode(this.#highSurrogate), chunk);
+      this.#highSurrogate = '';
     } else bytes = chunk;
     if (this.#carry) {
-      const joined = new Uint8Array(this.#carry.length + bytes.length);
-      joined.set(this.#carry);
-      joined.set(bytes, this.#carry.length);
+      bytes = concat(this.#carry, bytes);
       this.#carry = undefined;
-      bytes = joined;
     }
     this.#feedCounted(bytes);
   }
@@ -186,7 +189,8 @@ export class EventParser {
     }
     const held = this.#held;
     // A few bytes are copied faster by a loop than by `set`, whose call costs more than the copy.
-    if (to - from <= 64) for (let i = from, k = this.#heldLength; i < to; i++, k++) held[k] = b[i]!;
+    if (to - from <= LOOP_COPY)
+      for (let i = from, k = this.#heldLength; i < to; i++, k++) held[k] = b[i]!;
     else held.set(from === 0 && to === b.length ? b : b.subarray(from, to), this.#heldLength);
     this.#heldLength = need;
   }
@@ -404,9 +408,9 @@ export class EventParser {
    */
   #linesLF(s: string, pos: number): void {
     let lf = s.indexOf('\n', pos);
-    // The next NUL, looked for once an id line needs it: a native scan per chunk instead of a loop
-    // over every id.
-    let nul = -1;
+    // Where the next NUL is, found by a native search when an id line first needs it and again
+    // only once the scan passes it: for a chunk without NUL, one search instead of a loop per id.
+    let nextNul = -1;
     while (lf >= 0) {
       const c = s.charCodeAt(pos);
       if (
@@ -425,8 +429,8 @@ export class EventParser {
         if (c === 105 && s.charCodeAt(pos + 1) === 100 && isNameEnd(s, pos + 2, lf)) {
           // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
           // to the field value."
-          if (nul < pos) nul = stringIndexOrEnd(s, '\0', pos);
-          if (nul > lf) this.#idBuffer = value(s, pos + 2, lf);
+          if (nextNul < pos) nextNul = stringIndexOrEnd(s, '\0', pos);
+          if (nextNul > lf) this.#idBuffer = value(s, pos + 2, lf);
         } else if (
           c === 101 && // e
           s.charCodeAt(pos + 1) === 118 &&
@@ -607,6 +611,13 @@ function listLineEnds(text: string): number[] {
   return ends;
 }
 
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
 /** Whether b is a UTF-8 continuation byte (10xxxxxx). */
 function isContinuation(b: number): boolean {
   return (b & 0xc0) === 0x80;
@@ -659,7 +670,7 @@ function hasLineEnd(s: string, from: number): boolean {
   return false;
 }
 
-/** Whether s[from, end) has a U+0000: a loop, as ids are short and a native call costs more. */
+/** Whether s[from, end) has a U+0000: for one id line (see linesLF for a whole chunk's). */
 function hasNul(s: string, from: number, end: number): boolean {
   for (let i = from; i < end; i++) if (s.charCodeAt(i) === 0) return true;
   return false;

@@ -163,6 +163,45 @@ describe('chunking', () => {
     );
   });
 
+  it('any split of the same text into strings, or strings and bytes, yields the spec’s events', () => {
+    // Text in, as a caller that decodes for itself feeds it: cut anywhere, between the halves of
+    // a surrogate pair too, and one character at a time (the path for tiny strings).
+    const withBom = new TextDecoder('utf-8', { ignoreBOM: true });
+    const cutText = (text: string, cuts: number[]) => {
+      const points = [...new Set(cuts.map((c) => Math.min(c, text.length)))].sort((a, b) => a - b);
+      const pieces: string[] = [];
+      let from = 0;
+      for (const p of [...points, text.length]) {
+        pieces.push(text.slice(from, p));
+        from = p;
+      }
+      return pieces;
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(stream, longStream),
+        fc.array(fc.nat(3000), { maxLength: 12 }),
+        (all, cuts) => {
+          const want = reference(all);
+          const text = withBom.decode(all);
+          const pieces = cutText(text, cuts);
+          // Every other piece as bytes: a client may switch, at a character boundary.
+          const mixed = pieces.map((p, i) =>
+            i % 2 === 1 && !/^[\udc00-\udfff]/.test(p) && !/[\ud800-\udbff]$/.test(p)
+              ? encoder.encode(p)
+              : p,
+          );
+          for (const opts of [undefined, { maxEventSize: 1 << 20 }]) {
+            expect(parse(pieces, opts)).toEqual(want);
+            expect(parse([...text], opts)).toEqual(want);
+            expect(parse(mixed, opts)).toEqual(want);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it.each([
     ['short lines', stream, 400, 60],
     ['long lines', longStream, 3000, 2000],
@@ -243,6 +282,17 @@ describe('chunking', () => {
       expect(parse(chunks).events).toEqual(want);
       expect(parse(chunks, { maxEventSize: 1000 }).events).toEqual(want);
     }
+  });
+
+  it('a string ending in half a pair, then bytes: the lone half stays where it was', () => {
+    // With maxEventSize the half is held for the next string; bytes cannot finish it, so it goes
+    // out before them (as U+FFFD, as every lone surrogate does on the way to bytes).
+    const chunks = ['data: a\uD83D', encoder.encode('\n\nid'), ': 5\ndata: b\n\n'];
+    expect(parse(chunks, { maxEventSize: 1000 }).events).toEqual([
+      { id: '', event: 'message', data: 'a\uFFFD' },
+      { id: '5', event: 'message', data: 'b' },
+    ]);
+    expect(parse(chunks).events[1]).toEqual({ id: '5', event: 'message', data: 'b' });
   });
 });
 
