@@ -53,7 +53,6 @@ function statusAdvice(status: number): string {
   if (status === 408) return 'timed out: retry';
   if (status === 429) return 'rate limited: retry later';
   if (status >= 500) return 'failed on the server side: see its logs';
-  if (status >= 300 && status < 400) return 'a redirect not followed: use its target URL';
   return 'check the URL, method, headers and body';
 }
 

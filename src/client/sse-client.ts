@@ -184,14 +184,12 @@ function checkBody(method: string, body: unknown): void {
   if (m === 'GET' || m === 'HEAD') {
     throw new TypeError(`A ${m} request cannot have a body: set the method, e.g. 'POST'`);
   }
-  const resendable =
-    typeof body === 'string' ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) ||
-    (typeof Blob !== 'undefined' && body instanceof Blob) ||
-    body instanceof URLSearchParams ||
-    (typeof FormData !== 'undefined' && body instanceof FormData);
-  if (!resendable) {
+  if (
+    typeof body !== 'string' &&
+    !ArrayBuffer.isView(body) &&
+    // Every runtime the client supports has these (Node 20, browsers, Deno, Bun, workers).
+    ![ArrayBuffer, Blob, URLSearchParams, FormData].some((type) => body instanceof type)
+  ) {
     throw new TypeError(
       'body is sent on every reconnect: use a string, bytes, Blob, FormData or URLSearchParams, not a stream',
     );
