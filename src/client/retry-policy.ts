@@ -36,7 +36,7 @@ export async function checkResponse(res: Response, url: string): Promise<void> {
   if (!isEventStream(type)) throw new BadContentTypeError(type, url);
 }
 
-/** Up to 1,024 characters of a reply's text, read for at most a second; the rest is not waited for. */
+/** Up to 1,024 characters of a reply, read for at most a second; the rest is not waited for. */
 async function replyStart(body: ReadableStream<Uint8Array> | null): Promise<string> {
   const decoder = new TextDecoder();
   const stop = new AbortController();

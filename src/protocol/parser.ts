@@ -50,7 +50,7 @@ export class EventParser {
   #retry: number | undefined;
 
   // Line state. An unfinished line is in at most one of `partial` and `held`.
-  #partial = ''; // the first piece of an unfinished line; '' when there is none (pieces are never empty)
+  #partial = ''; // an unfinished line's first piece, or '' (a kept piece is never empty)
   #pieces: string[] = []; // all its pieces, once it spans three chunks or more
   #held: Uint8Array = NO_BYTES; // held[0, heldLength): bytes of an unfinished line
   #heldLength = 0;
