@@ -642,7 +642,7 @@ describe('SSEClient: retry policy', () => {
       { signal: ac.signal },
     );
     expect(got).toEqual(['in']);
-    expect(performance.now() - started).toBeLessThan(900);
+    expect(performance.now() - started).toBeLessThan(1500); // reading both replies: over 2 s
   });
 
   test('the server’s retry sets the base delay', async () => {
