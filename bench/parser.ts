@@ -11,7 +11,8 @@
  * Time is this process's CPU time (user + system), not wall-clock time: on a shared machine a
  * run that is descheduled halfway would otherwise count the wait. Runs are round-robin, so a
  * burst of load elsewhere hits every parser alike, and figures are the median of RUNS runs.
- * Each stream and chunk size runs in its own process (see the end of this file). The whole
+ * Each stream, chunk size and ssekit mode (bytes, bytes with maxEventSize, strings) runs in its
+ * own process beside its eventsource-parser counterpart (see the end of this file). The whole
  * run stays around a minute.
  */
 import { spawnSync } from 'node:child_process';
@@ -126,61 +127,66 @@ const workloads = [() => smallEvents(4 * 1024 * 1024), () => largeEvents(4)];
 // 1-byte chunks are slow for everyone: a slice of the stream keeps the run short.
 const bytesFor = (size: number) => (size === 1 ? 256 * 1024 : size === 16 ? 1024 * 1024 : Infinity);
 
+/** Which runners share a process: one ssekit mode and the eventsource-parser run it is compared with. */
+const modes: Record<string, string[]> = {
+  bytes: ['TextDecoder alone (floor)', 'ssekit, bytes', 'eventsource-parser, bytes (+TextDecoder)'],
+  limit: ['ssekit, bytes, maxEventSize 16 MiB', 'eventsource-parser, bytes (+TextDecoder)'],
+  strings: ['ssekit, strings', 'eventsource-parser, strings'],
+};
+
 interface CaseResult {
-  rows: string[];
-  ratio: string;
+  stream: string;
+  rows: Record<string, string>;
+  rate: Record<string, number>;
 }
 
-/** One stream in one chunk size: every runner, round-robin. */
-function measure(w: Workload, size: number): CaseResult {
+/** One stream in one chunk size, one mode's runners, round-robin. */
+function measure(w: Workload, size: number, mode: string): CaseResult {
   let bytes = w.bytes;
   if (bytes.length > bytesFor(size)) bytes = bytes.subarray(0, eventEndNear(bytes, bytesFor(size)));
   const chunks = chunk(bytes, size);
   const strings = decodeChunks(chunks);
   const mb = bytes.length / 1e6;
+  const names = modes[mode]!;
   const rate: Record<string, number> = {};
   const times: Record<string, number[]> = {};
   const events: Record<string, number> = {};
   // Three warm-up rounds: after one, whichever ssekit runner came first ran ~30 % slower than the
   // others on the same code (its callers were optimized on early feedback).
-  for (let i = 0; i < 3; i++) for (const run of Object.values(runners)) run(chunks, strings);
-  for (const name of Object.keys(runners)) times[name] = [];
+  for (let i = 0; i < 3; i++) for (const name of names) runners[name]!(chunks, strings);
+  for (const name of names) times[name] = [];
   // Round-robin, so a burst of load elsewhere on the machine hits every parser alike.
   for (let i = 0; i < RUNS; i++) {
-    for (const [name, run] of Object.entries(runners)) {
+    for (const name of names) {
       const t0 = cpuMs();
-      events[name] = run(chunks, strings);
+      events[name] = runners[name]!(chunks, strings);
       times[name]!.push(cpuMs() - t0);
     }
   }
   const counts = new Set(Object.values(events).filter((n) => n >= 0));
   if (counts.size > 1) console.warn(`\n${w.name}, ${size} B: parsers disagree:`, events);
-  const rows: string[] = [];
-  for (const name of Object.keys(runners)) {
+  const rows: Record<string, string> = {};
+  for (const name of names) {
     const ms = median(times[name]!);
     rate[name] = mb / (ms / 1000);
     const n = events[name]!;
     const evs = n < 0 ? '—' : Math.round(n / (ms / 1000)).toLocaleString('en');
-    rows.push(`| ${w.name} | ${size} | ${name} | ${rate[name]!.toFixed(0)} | ${evs} |`);
+    rows[name] = `| ${w.name} | ${size} | ${name} | ${rate[name]!.toFixed(0)} | ${evs} |`;
   }
-  const r = (a: string, b: string) => (rate[a]! / rate[b]!).toFixed(2);
-  const ratio =
-    `| ${w.name} | ${size} | ${r('ssekit, bytes', 'eventsource-parser, bytes (+TextDecoder)')}× | ` +
-    `${r('ssekit, bytes, maxEventSize 16 MiB', 'eventsource-parser, bytes (+TextDecoder)')}× | ` +
-    `${r('ssekit, strings', 'eventsource-parser, strings')}× | ` +
-    `${(rate['TextDecoder alone (floor)']! / rate['ssekit, bytes']!).toFixed(2)}× |`;
-  return { rows, ratio };
+  return { stream: w.name, rows, rate };
 }
 
 const one = process.env.BENCH_CASE;
 if (one) {
   // A child run: one case, its result as JSON on stdout.
-  const [w, size] = one.split(':').map(Number);
-  process.stdout.write(JSON.stringify(measure(workloads[w!]!(), size!)));
+  const [w, size, mode] = one.split(':');
+  process.stdout.write(JSON.stringify(measure(workloads[Number(w)]!(), Number(size), mode!)));
 } else {
-  // Each case runs in a fresh process: in one process, the JIT's feedback from the 1-byte runs
-  // slowed the later 4 KB runs of one parser more than another's, so the order of cases moved
-  // the ratios by up to 30 %. A client sees one chunking regime, so a fresh start is the fair one.
+  // Each case and ssekit mode runs in a fresh process. In one process, the JIT's feedback from
+  // the 1-byte runs slowed the later 4 KB runs of one parser more than another's (the order of
+  // cases moved the ratios by up to 30 %), and ssekit's bytes runs were 5–15 % slower once the
+  // same code had also parsed strings or counted bytes for maxEventSize. An application parses
+  // one way, so each mode gets a fresh start, with its eventsource-parser counterpart beside it.
   console.log(
     `node ${process.version}, median of ${RUNS} round-robin runs, CPU time, load average ${os
       .loadavg()
@@ -189,18 +195,32 @@ if (one) {
   );
   const rows: string[] = [];
   const ratios: string[] = [];
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   for (let w = 0; w < workloads.length; w++) {
     for (const size of (process.env.CHUNKS ?? '1,16,512,4096').split(',').map(Number)) {
-      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
-        env: { ...process.env, BENCH_CASE: `${w}:${size}` },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      if (child.status !== 0) throw new Error(`case ${w}:${size} failed (${child.status})`);
-      const result = JSON.parse(child.stdout) as CaseResult;
-      rows.push(...result.rows);
-      ratios.push(result.ratio);
-      process.stdout.write('.');
+      const result: Record<string, CaseResult> = {};
+      for (const mode of Object.keys(modes)) {
+        const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
+          env: { ...process.env, BENCH_CASE: `${w}:${size}:${mode}` },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        if (child.status !== 0)
+          throw new Error(`case ${w}:${size}:${mode} failed (${child.status})`);
+        result[mode] = JSON.parse(child.stdout) as CaseResult;
+        process.stdout.write('.');
+      }
+      const { bytes, limit, strings } = result as Record<string, CaseResult>;
+      const ep = 'eventsource-parser, bytes (+TextDecoder)';
+      // eventsource-parser's bytes row as measured beside ssekit's bytes run.
+      rows.push(...Object.values(bytes!.rows), limit!.rows['ssekit, bytes, maxEventSize 16 MiB']!);
+      rows.push(...Object.values(strings!.rows));
+      ratios.push(
+        `| ${bytes!.stream} | ${size} | ${x(bytes!.rate['ssekit, bytes']!, bytes!.rate[ep]!)} | ` +
+          `${x(limit!.rate['ssekit, bytes, maxEventSize 16 MiB']!, limit!.rate[ep]!)} | ` +
+          `${x(strings!.rate['ssekit, strings']!, strings!.rate['eventsource-parser, strings']!)} | ` +
+          `${x(bytes!.rate['TextDecoder alone (floor)']!, bytes!.rate['ssekit, bytes']!)} |`,
+      );
     }
   }
   console.log('\n\n| stream | chunk (B) | parser | MB/s | events/s |\n|---|---:|---|---:|---:|');
