@@ -24,8 +24,6 @@ const SHORT_CHUNK = 128;
 const TINY_TEXT = 8;
 /** How many bytes from a chunk's end LineEnds looks at one by one before a native scan. */
 const TAIL_SCAN = 64;
-/** Spans of up to this many bytes are held by a copy loop rather than `Uint8Array.set`. */
-const LOOP_COPY = 64;
 /** The buffer of an unfinished line is let go once the line is done if it grew past this. */
 const KEEP_HELD = 64 * 1024;
 
@@ -52,8 +50,9 @@ export class EventParser {
   // Line state. An unfinished line is in at most one of `partial` and `held`.
   #partial = ''; // an unfinished line's first piece, or '' (a kept piece is never empty)
   #pieces: string[] = []; // all its pieces, once it spans three chunks or more
-  #held: Uint8Array = NO_BYTES; // held[0, heldLength): bytes of an unfinished line
+  #held: Uint8Array = NO_BYTES; // held[0, heldLength): bytes of lines not parsed yet
   #heldLength = 0;
+  #lineAt = 0; // where the held bytes' unfinished line starts; -1: before them (see parseShort)
   #skipLF = false; // the last line ended in CR: a leading LF belongs to it
   #atStart = true; // a leading BOM is still to be stripped
 
@@ -77,6 +76,8 @@ export class EventParser {
     return this.#lastId;
   }
   set lastEventId(id: string) {
+    // Held lines came before this call: an `id:` among them must not win over it.
+    if (this.#lineAt > 0) this.#parseHeldLines();
     this.#lastId = id;
     this.#idBuffer = id;
   }
@@ -142,6 +143,7 @@ export class EventParser {
     this.#partial = '';
     this.#pieces.length = 0;
     this.#heldLength = 0;
+    this.#lineAt = 0;
     if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
     this.#skipLF = false;
   }
@@ -155,15 +157,7 @@ export class EventParser {
   #parseBytes(b: Uint8Array, decoded?: string): void {
     const n = b.length;
     if (n <= SHORT_CHUNK) {
-      let last = n - 1;
-      while (last >= 0 && b[last] !== LF && b[last] !== CR) last--;
-      if (last < 0) {
-        this.#hold(b, 0, n);
-        return;
-      }
-      this.#hold(b, 0, last + 1);
-      this.#parseText(this.#takeHeld());
-      if (last + 1 < n) this.#hold(b, last + 1, n);
+      this.#parseShort(b);
       return;
     }
     let from = 0;
@@ -174,25 +168,77 @@ export class EventParser {
       this.#parseText(this.#takeHeld());
     }
     const cut = lastCharStart(b, from);
-    if (from === 0 && cut === n) this.#parseText(decoded ?? decoder.decode(b));
-    else if (cut > from) this.#parseText(decoder.decode(b.subarray(from, cut)));
-    if (cut < n) this.#hold(b, cut, n);
+    if (from === 0 && cut === n) {
+      const text = decoded ?? decoder.decode(b);
+      // One character per byte (see LineEnds): the field names can be read from the bytes.
+      this.#parseText(text, text.length === n ? b : undefined);
+    } else if (cut > from) this.#parseText(decoder.decode(b.subarray(from, cut)));
+    if (cut < n) {
+      this.#hold(b, cut, n);
+      this.#lineAt = -1; // mid-line: the line began in the text already parsed
+    }
   }
 
-  /** Append b[from, to) to the held bytes, growing the buffer by doubling. */
+  /**
+   * A short chunk: its bytes are held, and the held lines are parsed only once one of them has an
+   * effect now — a blank line (dispatch), a comment, `retry` or an unknown field. Lines that start
+   * with `d`, `i` or `e` only fill the event's buffers, so a small event arriving in pieces is
+   * decoded and parsed once, not once per line.
+   */
+  #parseShort(b: Uint8Array): void {
+    if (this.#heldLength === 0) this.#lineAt = this.#partial === '' ? 0 : -1;
+    const at = this.#heldLength; // where b starts in the held bytes
+    const held = this.#room(at + b.length);
+    this.#heldLength = at + b.length;
+    let lineAt = this.#lineAt;
+    let due = false;
+    // One pass copies the bytes and looks at their line ends.
+    for (let i = 0, k = at; i < b.length; i++, k++) {
+      const c = b[i]!;
+      held[k] = c;
+      if (c > CR || (c !== LF && c !== CR)) continue;
+      const start = lineAt;
+      lineAt = k + 1;
+      if (c === LF && start === k && k > 0 && held[k - 1] === CR) continue; // the LF of a CRLF
+      const first = start < 0 ? 0 : held[start];
+      if (start === k || (first !== 100 && first !== 105 && first !== 101)) due = true;
+    }
+    this.#lineAt = lineAt;
+    if (due) this.#parseHeldLines();
+  }
+
+  /** Parse the held bytes' whole lines, keeping an unfinished line's bytes. */
+  #parseHeldLines(): void {
+    const held = this.#held;
+    const end = this.#lineAt;
+    const length = this.#heldLength;
+    const text = decoder.decode(held.subarray(0, end));
+    // The rest is out of the buffer while the lines are parsed, as the rest of a chunk is: a
+    // handler that calls reset() or sets lastEventId meets no held bytes.
+    this.#heldLength = 0;
+    this.#lineAt = 0;
+    this.#parseText(text, text.length === end ? held : undefined);
+    if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
+    this.#hold(held, end, length);
+  }
+
+  /**
+   * Append b[from, to) to the held bytes. A loop: these are a few bytes (a character's start, or
+   * the rest of a short chunk), which it copies faster than a call to `set`.
+   */
   #hold(b: Uint8Array, from: number, to: number): void {
-    const need = this.#heldLength + (to - from);
+    const held = this.#room(this.#heldLength + (to - from));
+    for (let i = from; i < to; i++) held[this.#heldLength++] = b[i]!;
+  }
+
+  /** The held buffer, grown by doubling to take `need` bytes. */
+  #room(need: number): Uint8Array {
     if (need > this.#held.length) {
       const grown = new Uint8Array(Math.max(need, 2 * this.#held.length, 256));
       grown.set(this.#held.subarray(0, this.#heldLength));
       this.#held = grown;
     }
-    const held = this.#held;
-    // A few bytes are copied faster by a loop than by `set`, whose call costs more than the copy.
-    if (to - from <= LOOP_COPY)
-      for (let i = from, k = this.#heldLength; i < to; i++, k++) held[k] = b[i]!;
-    else held.set(from === 0 && to === b.length ? b : b.subarray(from, to), this.#heldLength);
-    this.#heldLength = need;
+    return this.#held;
   }
 
   /** The held bytes as text, emptying the buffer. */
@@ -201,6 +247,7 @@ export class EventParser {
     // end inside a character: no later byte could finish it (see parseBytes).
     const text = decoder.decode(this.#held.subarray(0, this.#heldLength));
     this.#heldLength = 0;
+    this.#lineAt = 0;
     if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
     return text;
   }
@@ -322,7 +369,8 @@ export class EventParser {
     throw new EventTooLargeError(this.#limit);
   }
 
-  #parseText(s: string): void {
+  /** Parse text; `bytes`, if given, are its bytes, one per character. */
+  #parseText(s: string, bytes?: Uint8Array): void {
     const n = s.length;
     let pos = 0;
     if (n === 0) return;
@@ -358,7 +406,8 @@ export class EventParser {
       if (cr < pos) cr = stringIndexOrEnd(s, '\r', pos);
     }
     if (cr === n) {
-      this.#linesLF(s, pos);
+      if (bytes) this.#linesBytes(s, bytes, pos);
+      else this.#linesLF(s, pos);
       return;
     }
     while (pos < n) {
@@ -438,6 +487,49 @@ export class EventParser {
           s.charCodeAt(pos + 3) === 110 &&
           s.charCodeAt(pos + 4) === 116 &&
           isNameEnd(s, pos + 5, lf)
+        ) {
+          this.#type = value(s, pos + 5, lf); // "Set the event type buffer to the field value."
+        } else this.#line(s, pos, lf);
+        pos = lf + 1;
+      }
+      lf = s.indexOf('\n', pos);
+    }
+    if (pos < s.length) this.#keep(pos === 0 ? s : s.slice(pos));
+  }
+  /** linesLF, with the field names read from the bytes b: typed-array reads cost less than `charCodeAt`. */
+  #linesBytes(s: string, b: Uint8Array, pos: number): void {
+    let lf = s.indexOf('\n', pos);
+    // Where the next NUL is, found by a native search when an id line first needs it and again
+    // only once the scan passes it: for a chunk without NUL, one search instead of a loop per id.
+    let nextNul = -1;
+    while (lf >= 0) {
+      const c = b[pos];
+      if (
+        c === 100 && // d
+        lf + 1 < s.length && // b may go on past s
+        b[lf + 1] === LF &&
+        this.#data === undefined &&
+        b[pos + 1] === 97 &&
+        b[pos + 2] === 116 &&
+        b[pos + 3] === 97 &&
+        isNameEndIn(b, pos + 4, lf)
+      ) {
+        this.#data = value(s, pos + 4, lf);
+        this.#dispatch();
+        pos = lf + 2;
+      } else {
+        if (c === 105 && b[pos + 1] === 100 && isNameEndIn(b, pos + 2, lf)) {
+          // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
+          // to the field value."
+          if (nextNul < pos) nextNul = stringIndexOrEnd(s, '\0', pos);
+          if (nextNul > lf) this.#idBuffer = value(s, pos + 2, lf);
+        } else if (
+          c === 101 && // e
+          b[pos + 1] === 118 &&
+          b[pos + 2] === 101 &&
+          b[pos + 3] === 110 &&
+          b[pos + 4] === 116 &&
+          isNameEndIn(b, pos + 5, lf)
         ) {
           this.#type = value(s, pos + 5, lf); // "Set the event type buffer to the field value."
         } else this.#line(s, pos, lf);
@@ -646,6 +738,11 @@ function isNameEnd(s: string, at: number, end: number): boolean {
   // "Otherwise, the string is not empty but does not contain a U+003A COLON character: Process
   // the field using the whole line as the field name, and the empty string as the field value."
   return at === end || s.charCodeAt(at) === COLON;
+}
+
+/** isNameEnd, on bytes. */
+function isNameEndIn(b: Uint8Array, at: number, end: number): boolean {
+  return at === end || b[at] === COLON;
 }
 
 /** The value of a field whose name ends at `colon` (the colon itself, or the line end). */

@@ -1,6 +1,6 @@
 import { EventParser, type SSEEvent } from 'ssekit/protocol';
 import { describe, expect, it } from 'vitest';
-import { bytes, ev, expectStream, parse, recorder, split } from './support.js';
+import { byteByByte, bytes, ev, expectStream, parse, recorder, split } from './support.js';
 
 describe('EventParser', () => {
   it('strips a leading BOM split over three chunks, and only one', () => {
@@ -98,6 +98,59 @@ describe('EventParser', () => {
     parser.lastEventId = 'resume-7';
     parser.feed('data: a\n\nid\ndata: b\n\n');
     expect(out.events).toEqual([ev('a', { id: 'resume-7' }), ev('b')]);
+  });
+
+  // Short chunks are held as bytes, and lines that only fill the event's buffers (data, id,
+  // event) are parsed with the event's blank line. None of that may show from outside.
+  describe('in short chunks', () => {
+    it('reports a retry or a comment as soon as its line ends, mid-event', () => {
+      const { parser, out } = recorder();
+      for (const c of byteByByte(bytes('id: 1\ndata: a\nretry: 5\n'))) parser.feed(c);
+      expect(out.retries).toEqual([5]);
+      parser.feed(bytes(': hi\n'));
+      expect(out.comments).toEqual(['hi']);
+      expect(out.events).toEqual([]);
+      parser.feed(bytes('\n'));
+      expect(out.events).toEqual([ev('a', { id: '1', retry: 5 })]);
+    });
+
+    it('a lastEventId set after an id line of the unfinished event wins over it', () => {
+      for (const chunks of [['id: 1\ndata: a\n'], byteByByte(bytes('id: 1\ndata: a\n'))]) {
+        const { parser, out } = recorder();
+        for (const c of chunks) parser.feed(c);
+        parser.lastEventId = 'set';
+        parser.feed(bytes('\n'));
+        expect(out.events).toEqual([ev('a', { id: 'set' })]);
+        expect(parser.lastEventId).toBe('set');
+      }
+    });
+
+    it('a lastEventId set in onEvent wins over the id lines before it, not after it', () => {
+      const seen: SSEEvent[] = [];
+      const parser = new EventParser({
+        onEvent(e) {
+          seen.push(e);
+          if (e.data === 'a') parser.lastEventId = 'set';
+        },
+      });
+      // One chunk holds the end of "a" and the id line of the next event.
+      for (const c of split(bytes('data: a\n\nid: 2\ndata: b\n\ndata: c\n\n'), [5, 15, 30])) {
+        parser.feed(c);
+      }
+      expect(seen).toEqual([ev('a'), ev('b', { id: '2' }), ev('c', { id: '2' })]);
+    });
+
+    it('reset() drops the held lines of the unfinished event, and end() too', () => {
+      const { parser, out } = recorder();
+      for (const c of byteByByte(bytes('id: 1\ndata: a\n'))) parser.feed(c);
+      parser.reset();
+      parser.feed(bytes('\ndata: b\n\n'));
+      for (const c of byteByByte(bytes('id: 3\ndata: c\n'))) parser.feed(c);
+      parser.end();
+      parser.feed(bytes('\n'));
+      expect(out.events).toEqual([ev('b')]);
+      expect(parser.lastEventId).toBe('');
+    });
   });
 
   it('field names are case-sensitive and exact', () => {
