@@ -32,9 +32,9 @@ const KEEP_HELD = 64 * 1024;
  *
  * A chunk of bytes is decoded in one call up to its last whole character, and its lines are read
  * from that string with native `indexOf` scans; an unfinished line is kept as text pieces, joined
- * once when it ends. Short chunks (a few bytes at a time) are held as bytes until a line ends, so
- * they cost one decode per line. With `maxEventSize`, line ends are counted on the bytes first, so
- * the limit is exact in UTF-8 bytes and memory stays bounded.
+ * once when it ends. Short chunks (a few bytes at a time) are held as bytes until a line that has
+ * an effect ends, so they cost about one decode per event. With `maxEventSize`, line ends are
+ * counted on the bytes first, so the limit is exact in UTF-8 bytes and memory stays bounded.
  */
 export class EventParser {
   readonly #handlers: ParserHandlers;
@@ -149,10 +149,9 @@ export class EventParser {
   }
 
   /**
-   * Parse bytes. A short chunk is scanned for line ends on the bytes, and its bytes are held until
-   * a line ends, so a stream of tiny chunks costs one decode per line, not one per chunk. A longer
-   * chunk is decoded in one call up to its last whole character, and its lines are found on the
-   * text with native `indexOf` scans, far faster than a loop over the bytes.
+   * Parse bytes. A short chunk is held as bytes (see parseShort). A longer chunk is decoded in one
+   * call up to its last whole character, and its lines are found on the text with native
+   * `indexOf` scans, far faster than a loop over the bytes.
    */
   #parseBytes(b: Uint8Array, decoded?: string): void {
     const n = b.length;
@@ -258,7 +257,6 @@ export class EventParser {
     const limit = this.#limit;
     let i = 0;
     let from = this.#discarding ? -1 : 0; // where the bytes to parse start
-    let blockStart = this.#blockBytes === 0 ? 0 : -1; // -1: the block began in an earlier chunk
     if (this.#afterCR && n > 0) {
       this.#afterCR = false;
       if (b[0] === LF) i = 1;
@@ -284,7 +282,7 @@ export class EventParser {
       if (blockBytes > limit && !this.#discarding) {
         this.#lineBytes = lineBytes;
         this.#blockBytes = blockBytes;
-        this.#overflow(b, from, blockStart, i);
+        this.#overflow(b, from, lineStart, i);
       }
       let next = i + 1;
       if (c === CR) {
@@ -295,7 +293,6 @@ export class EventParser {
       if (lineBytes === 0) {
         // A blank line ends the block (dispatch, at the text level).
         blockBytes = 0;
-        blockStart = next;
         if (this.#discarding) {
           this.#discarding = false;
           this.#skipLF = this.#afterCR;
@@ -310,7 +307,7 @@ export class EventParser {
     blockBytes += n - lineStart;
     this.#lineBytes = lineBytes;
     this.#blockBytes = blockBytes;
-    if (blockBytes > limit && !this.#discarding) this.#overflow(b, from, blockStart, n);
+    if (blockBytes > limit && !this.#discarding) this.#overflow(b, from, lineStart, n);
     if (from >= 0 && from < n) {
       this.#parseBytes(from === 0 ? b : b.subarray(from));
     }
@@ -357,11 +354,12 @@ export class EventParser {
     this.#lineBytes = tail;
   }
 
-  #overflow(b: Uint8Array, from: number, blockStart: number, stop: number): never {
-    // Events that ended before the oversize one still go out, in order.
-    if (from >= 0 && blockStart > from) {
-      this.#parseBytes(b.subarray(from, blockStart));
-    }
+  /** The line that starts at `lineStart` takes the event past the limit. */
+  #overflow(b: Uint8Array, from: number, lineStart: number, stop: number): never {
+    // The lines before it are parsed, as they would have been had they come in a chunk of their
+    // own: events that ended before the oversize one go out in order, and a retry or a comment
+    // in it is reported however the bytes were cut.
+    if (from >= 0 && lineStart > from) this.#parseBytes(b.subarray(from, lineStart));
     this.#clearEvent();
     this.#discarding = true;
     this.#lineBytes = 1; // mid-line: the next blank line ends the oversize event
@@ -496,17 +494,19 @@ export class EventParser {
     }
     if (pos < s.length) this.#keep(pos === 0 ? s : s.slice(pos));
   }
-  /** linesLF, with the field names read from the bytes b: typed-array reads cost less than `charCodeAt`. */
+
+  /**
+   * linesLF for text whose bytes b hold one character each (b may go on past s): the field names
+   * are read from the bytes, as a typed-array read costs less than `charCodeAt`.
+   */
   #linesBytes(s: string, b: Uint8Array, pos: number): void {
     let lf = s.indexOf('\n', pos);
-    // Where the next NUL is, found by a native search when an id line first needs it and again
-    // only once the scan passes it: for a chunk without NUL, one search instead of a loop per id.
-    let nextNul = -1;
+    let nextNul = -1; // as in linesLF
     while (lf >= 0) {
       const c = b[pos];
       if (
         c === 100 && // d
-        lf + 1 < s.length && // b may go on past s
+        lf + 1 < s.length &&
         b[lf + 1] === LF &&
         this.#data === undefined &&
         b[pos + 1] === 97 &&
@@ -519,8 +519,6 @@ export class EventParser {
         pos = lf + 2;
       } else {
         if (c === 105 && b[pos + 1] === 100 && isNameEndIn(b, pos + 2, lf)) {
-          // "If the field value does not contain U+0000 NULL, then set the last event ID buffer
-          // to the field value."
           if (nextNul < pos) nextNul = stringIndexOrEnd(s, '\0', pos);
           if (nextNul > lf) this.#idBuffer = value(s, pos + 2, lf);
         } else if (
@@ -531,7 +529,7 @@ export class EventParser {
           b[pos + 4] === 116 &&
           isNameEndIn(b, pos + 5, lf)
         ) {
-          this.#type = value(s, pos + 5, lf); // "Set the event type buffer to the field value."
+          this.#type = value(s, pos + 5, lf);
         } else this.#line(s, pos, lf);
         pos = lf + 1;
       }

@@ -121,6 +121,24 @@ describe('maxEventSize', () => {
     ]);
   });
 
+  it('reports a retry or comment of the oversize event that came before the limit, however cut', () => {
+    const wire = bytes(`retry: 5\n: note\ndata: ${'x'.repeat(200)}\n\ndata: after\n\n`);
+    for (const chunks of [[wire], byteByByte(wire)]) {
+      const { parser, out } = recorder({ maxEventSize: 100 });
+      let errors = 0;
+      for (const c of chunks) {
+        try {
+          parser.feed(c);
+        } catch {
+          errors++;
+        }
+      }
+      parser.feed('');
+      expect(errors).toBe(1);
+      expect(out).toEqual({ events: [ev('after')], comments: ['note'], retries: [5] });
+    }
+  });
+
   it('works after reset(), keeping lastEventId and stripping a new BOM', () => {
     const { parser, out } = recorder({ maxEventSize: 100 });
     parser.feed('id: 42\ndata: ok\n\n');

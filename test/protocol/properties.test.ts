@@ -6,7 +6,7 @@
  * inconsistent one.
  */
 import fc from 'fast-check';
-import { EventTooLargeError, encodeEvent, type SSEEvent } from 'ssekit/protocol';
+import { EventParser, EventTooLargeError, encodeEvent, type SSEEvent } from 'ssekit/protocol';
 import { describe, expect, it } from 'vitest';
 import { byteByByte, bytes, type Parsed, parse, recorder, split, wellFormed } from './support.js';
 
@@ -254,6 +254,88 @@ describe('chunking', () => {
       );
     },
   );
+
+  it('lastEventId set and reset() called between chunks and in onEvent act alike however the chunks are cut further', () => {
+    // Short chunks are held as bytes and some lines parsed late; long ones are parsed at once. A
+    // stream cut into pieces, with calls between them, must give the same record whether each
+    // piece goes in whole, one byte at a time, or cut again at random.
+    type Call = 'set' | 'reset' | '';
+    const run = (
+      pieces: (Uint8Array | string)[][],
+      between: Call[],
+      inEvent: Call[],
+      limit?: number,
+    ) => {
+      const log: unknown[] = [];
+      const parser = new EventParser(
+        {
+          onEvent(e) {
+            log.push(['event', e, parser.lastEventId]);
+            const call = inEvent[log.length % inEvent.length];
+            if (call === 'set') parser.lastEventId = `in-${log.length}`;
+            else if (call === 'reset') parser.reset();
+          },
+          onComment: (c) => log.push(['comment', c]),
+          onRetry: (ms) => log.push(['retry', ms]),
+        },
+        limit === undefined ? {} : { maxEventSize: limit },
+      );
+      pieces.forEach((chunks, i) => {
+        if (between[i] === 'set') parser.lastEventId = `between-${i}`;
+        else if (between[i] === 'reset') parser.reset();
+        for (const c of chunks) {
+          // After an oversize event the rest of its chunk waits for the next feed: a caller that
+          // reads on feeds at once (an empty chunk will do) until nothing throws.
+          for (let next = c; ; next = new Uint8Array(0)) {
+            try {
+              parser.feed(next);
+              break;
+            } catch (err) {
+              log.push(['error', (err as EventTooLargeError).code]);
+            }
+          }
+        }
+      });
+      log.push(['end', parser.lastEventId]);
+      return log;
+    };
+    const call = fc.constantFrom<Call>('set', 'reset', '', '', '', '');
+    const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const asText = (p: Uint8Array): Uint8Array | string => {
+      try {
+        return strict.decode(p);
+      } catch {
+        return p;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.oneof(stream, longStream),
+        fc.array(fc.nat(600), { maxLength: 10 }),
+        fc.array(call, { minLength: 11, maxLength: 11 }),
+        fc.array(call, { minLength: 1, maxLength: 5 }),
+        fc.array(fc.nat(40), { maxLength: 6 }),
+        fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
+        (all, cuts, between, inEvent, subCuts, limit) => {
+          const pieces = split(all, cuts);
+          const whole = run(
+            pieces.map((p) => [p]),
+            between,
+            inEvent,
+            limit,
+          );
+          const byByte = pieces.map((p) => byteByByte(p));
+          expect(run(byByte, between, inEvent, limit)).toEqual(whole);
+          const cutAgain = pieces.map((p) => split(p, subCuts));
+          expect(run(cutAgain, between, inEvent, limit)).toEqual(whole);
+          // Every other piece byte by byte, the others as text where they are whole characters.
+          const mixed = pieces.map((p, i) => (i % 2 === 0 ? byteByByte(p) : [asText(p)]));
+          expect(run(mixed, between, inEvent, limit)).toEqual(whole);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 
   it('a CR at the end of one chunk and an LF at the start of the next are one line end', () => {
     for (const opts of [{}, { maxEventSize: 100 }]) {
