@@ -117,10 +117,14 @@ describe.runIf(requireTool('redis-server', haveRedis))('RedisBroker against a re
     expect(r.events.map((e) => e.id)).toEqual([fresh]);
     // The publish script trimmed the old entry from Redis itself.
     expect(await env.redis.cli('XLEN', 'ssekit:{s5}:history')).toBe('1');
-    // And the keys expire: a stream nobody publishes to leaves nothing behind for long.
+    // And the keys expire: a stream nobody publishes to leaves nothing behind for long. On a
+    // loaded machine the 100 ms may be over by now (-2: the key is gone, as it should be);
+    // -1 would mean no expiry at all.
     const ttl = Number(await env.redis.cli('PTTL', 'ssekit:{s5}:history'));
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(100);
+    if (ttl !== -2) {
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(100);
+    }
     expect(Number(await env.redis.cli('PTTL', 'ssekit:{s5}:meta'))).toBeGreaterThan(86_000_000);
   });
 
