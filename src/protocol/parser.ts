@@ -20,6 +20,8 @@ const latin1 = new TextDecoder('latin1');
 const NO_BYTES = new Uint8Array(0);
 /** Chunks up to this many bytes are held as bytes until a line ends (see parseBytes). */
 const SHORT_CHUNK = 128;
+/** Held whole lines are parsed once they pass this many bytes (a stream of `id:` lines, say). */
+const HOLD_LINES = 4096;
 /** Text chunks up to this many characters are searched for line ends by a loop (see parseText). */
 const TINY_TEXT = 8;
 /** How many bytes from a chunk's end LineEnds looks at one by one before a native scan. */
@@ -203,7 +205,7 @@ export class EventParser {
       if (start === k || (first !== 100 && first !== 105 && first !== 101)) due = true;
     }
     this.#lineAt = lineAt;
-    if (due) this.#parseHeldLines();
+    if (due || lineAt > HOLD_LINES) this.#parseHeldLines();
   }
 
   /** Parse the held bytes' whole lines, keeping an unfinished line's bytes. */

@@ -6,9 +6,11 @@ import { byteByByte, bytes, ev, recorder } from './support.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
+/** The JavaScript heap and the memory behind ArrayBuffers (where held bytes live). */
 const heapUsed = () => {
   gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 };
 
 const LIMIT = 64 * 1024;
@@ -104,6 +106,19 @@ describe('maxEventSize', () => {
     }
     expect(errors).toBe(1);
     expect(heapUsed() - before).toBeLessThan(4 * MB);
+  });
+
+  it('keeps memory bounded without a limit while lines that only set the id stream in', () => {
+    // Short chunks hold lines until one has an effect; id lines alone must not pile up.
+    const { parser, out } = recorder();
+    const lines = bytes('id: 0123456789\n'.repeat(64 * 1024)); // 1 MiB
+    const before = heapUsed();
+    for (let round = 0; round < 16; round++) {
+      for (let i = 0; i < lines.length; i += 16) parser.feed(lines.subarray(i, i + 16));
+    }
+    expect(heapUsed() - before).toBeLessThan(2 * MB);
+    parser.feed(bytes('data: x\n\n'));
+    expect(out.events).toEqual([ev('x', { id: '0123456789' })]);
   });
 
   it('dispatches the events that came before the oversize one in the same chunk', () => {
