@@ -88,8 +88,9 @@ export class EventParser {
     if (this.#limit === Infinity) {
       if (typeof chunk !== 'string') this.#parseBytes(chunk);
       else {
-        // Text after bytes of the same line (rare): those bytes cannot continue in text.
-        if (this.#heldLength > 0) this.#parseText(this.#takeHeld());
+        // Text after held bytes (rare): a character those bytes began cannot continue in text.
+        // An empty string brings nothing, so the held bytes wait for the next chunk.
+        if (this.#heldLength > 0 && chunk !== '') this.#parseText(this.#takeHeld());
         this.#parseText(chunk);
       }
       return;

@@ -34,6 +34,13 @@ describe('EventParser', () => {
     expect(out.events).toEqual([ev('ab')]);
   });
 
+  it('an empty string between the bytes of one character does not cut it', () => {
+    for (const opts of [{}, { maxEventSize: 100 }]) {
+      const out = parse([bytes('data: ', [0xe2, 0x82]), '', bytes([0xac], '\n\n')], opts);
+      expect(out.events).toEqual([ev('€')]);
+    }
+  });
+
   it('removes exactly one space after the colon, in values and in comments', () => {
     expectStream('data:  two\n:  comment\n:\n: \n\n', {
       events: [ev(' two')],
