@@ -57,6 +57,7 @@ export class EventParser {
   #lineAt = 0; // where the held bytes' unfinished line starts; -1: before them (see parseShort)
   #skipLF = false; // the last line ended in CR: a leading LF belongs to it
   #atStart = true; // a leading BOM is still to be stripped
+  #feeding = 0; // feed calls under way: a handler calling reset() is inside one
 
   // Byte-level accounting, only with a finite maxEventSize.
   #lineBytes = 0;
@@ -85,6 +86,15 @@ export class EventParser {
   }
 
   feed(chunk: string | Uint8Array): void {
+    this.#feeding++;
+    try {
+      this.#feed(chunk);
+    } finally {
+      this.#feeding--;
+    }
+  }
+
+  #feed(chunk: string | Uint8Array): void {
     if (this.#limit === Infinity) {
       if (typeof chunk !== 'string') this.#parseBytes(chunk);
       else {
@@ -129,6 +139,9 @@ export class EventParser {
   /** Drop the partial line and event and the BOM state, keeping `lastEventId` for a reconnect. */
   reset(): void {
     this.#clearEvent();
+    // From a handler, inside feed, the rest of the chunk is parsed on: its bytes are counted for
+    // maxEventSize already (so the limit cannot be missed), and it is no stream's start.
+    if (this.#feeding > 0) return;
     this.#atStart = true;
     this.#lineBytes = 0;
     this.#blockBytes = 0;
@@ -215,12 +228,13 @@ export class EventParser {
     const end = this.#lineAt;
     const length = this.#heldLength;
     const text = decoder.decode(held.subarray(0, end));
-    // The rest is out of the buffer while the lines are parsed, as the rest of a chunk is: a
-    // handler that calls reset() or sets lastEventId meets no held bytes.
+    // The buffer leaves the parser while its lines are parsed, as the rest of a chunk does: a
+    // handler that calls reset(), sets lastEventId or feeds more meets none of its bytes.
+    this.#held = NO_BYTES;
     this.#heldLength = 0;
     this.#lineAt = 0;
     this.#parseText(text, text.length === end ? held : undefined);
-    if (this.#held.length > KEEP_HELD) this.#held = NO_BYTES;
+    if (this.#held === NO_BYTES && held.length <= KEEP_HELD) this.#held = held;
     this.#hold(held, end, length);
   }
 
@@ -364,6 +378,7 @@ export class EventParser {
     // in it is reported however the bytes were cut.
     if (from >= 0 && lineStart > from) this.#parseBytes(b.subarray(from, lineStart));
     this.#clearEvent();
+    this.#atStart = false; // the stream has begun, even if all of it so far is discarded
     this.#discarding = true;
     this.#lineBytes = 1; // mid-line: the next blank line ends the oversize event
     if (stop < b.length) this.#carry = b.subarray(stop);

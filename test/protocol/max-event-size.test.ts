@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { EventTooLargeError } from 'ssekit/protocol';
+import { EventParser, EventTooLargeError } from 'ssekit/protocol';
 import { describe, expect, it } from 'vitest';
 import { byteByByte, bytes, ev, recorder } from './support.js';
 
@@ -151,6 +151,50 @@ describe('maxEventSize', () => {
       parser.feed('');
       expect(errors).toBe(1);
       expect(out).toEqual({ events: [ev('after')], comments: ['note'], retries: [5] });
+    }
+  });
+
+  it('reset() from a handler does not make the limit miss the rest of the chunk', () => {
+    // The rest of the chunk is parsed on, and its bytes were counted before the handler ran.
+    for (const chunks of [
+      ['data: a\n\nxxxxxxxxx', 'xxxxx\n\n'],
+      ['data: a\n\n', 'xxxxxxxxx', 'xxxxx\n\n'],
+    ]) {
+      const seen: string[] = [];
+      const parser = new EventParser(
+        {
+          onEvent(e) {
+            seen.push(e.data);
+            parser.reset();
+          },
+        },
+        { maxEventSize: 10 },
+      );
+      let errors = 0;
+      for (const c of chunks) {
+        try {
+          parser.feed(bytes(c));
+        } catch {
+          errors++;
+        }
+      }
+      expect([seen, errors]).toEqual([['a'], 1]);
+    }
+  });
+
+  it('an oversize first event ends the BOM check, as its bytes would have', () => {
+    for (const chunks of [
+      [`${'x'.repeat(13)}\r\n\r\n\uFEFFdata: a\n\n`],
+      [`${'x'.repeat(13)}\r\n\r`, '\n\uFEFFdata: a\n\n'],
+    ]) {
+      const { parser, out } = recorder({ maxEventSize: 12 });
+      for (const c of chunks) {
+        try {
+          parser.feed(bytes(c));
+        } catch {}
+      }
+      parser.feed('');
+      expect(out.events).toEqual([]); // a U+FEFF after the stream's start is part of a line
     }
   });
 

@@ -147,6 +147,23 @@ describe('EventParser', () => {
       expect(seen).toEqual([ev('a'), ev('b', { id: '2' }), ev('c', { id: '2' })]);
     });
 
+    it('a handler that feeds more does not disturb the held lines being parsed', () => {
+      const seen: SSEEvent[] = [];
+      let once = true;
+      const parser = new EventParser({
+        onEvent(e) {
+          seen.push(e);
+          if (once) {
+            once = false;
+            parser.feed(bytes('XXXXXXXXid:')); // an odd thing to do, but it must not corrupt
+          }
+        },
+      });
+      parser.feed(bytes('data:a\n\ndata:b\n\n'));
+      expect(seen.map((e) => e.data)).toEqual(['a', 'b']);
+      expect(parser.lastEventId).toBe('');
+    });
+
     it('reset() drops the held lines of the unfinished event, and end() too', () => {
       const { parser, out } = recorder();
       for (const c of byteByByte(bytes('id: 1\ndata: a\n'))) parser.feed(c);
