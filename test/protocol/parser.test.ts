@@ -206,4 +206,17 @@ describe('EventParser', () => {
     const cuts = Array.from({ length: Math.ceil(all.length / 7) }, (_, i) => i * 7);
     expect(parse(split(all, cuts)).events).toEqual(want);
   });
+
+  it('joins a long line fed as text in pieces of every size, tiny and long mixed', () => {
+    const data = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(33 + (i % 90))).join('');
+    const text = `data: ${data}\r\nid: 7\n\n`;
+    const pieces: string[] = [];
+    // Sizes around 13, where V8 stops copying a concatenation and builds a rope node instead.
+    for (let i = 0, k = 0; i < text.length; k++) {
+      const n = [1, 2, 12, 13, 14, 3, 40, 1, 700][k % 9]!;
+      pieces.push(text.slice(i, i + n));
+      i += n;
+    }
+    expect(parse(pieces).events).toEqual([ev(data, { id: '7' })]);
+  });
 });
