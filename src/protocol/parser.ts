@@ -133,9 +133,22 @@ export class EventParser {
     this.#feedCounted(bytes);
   }
 
-  /** The stream ended: an event without its closing blank line is discarded, as the spec says. */
+  /**
+   * The stream ended: an event without its closing blank line is discarded, as the spec says.
+   * Whole events after an oversize one in the last chunk are dispatched first; if one of them is
+   * oversize too, the first such error is thrown once all are parsed.
+   */
   end(): void {
+    let error: unknown;
+    while (this.#carry) {
+      try {
+        this.feed(NO_BYTES);
+      } catch (e) {
+        error ??= e;
+      }
+    }
     this.reset();
+    if (error !== undefined) throw error;
   }
 
   /** Drop the partial line and event and the BOM state, keeping `lastEventId` for a reconnect. */

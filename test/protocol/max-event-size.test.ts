@@ -136,6 +136,20 @@ describe('maxEventSize', () => {
     ]);
   });
 
+  it('end() dispatches the whole events after an oversize one in the last chunk', () => {
+    const big = `data: ${'z'.repeat(2000)}\n\n`;
+    const { parser, out } = recorder({ maxEventSize: 1000 });
+    expect(() => parser.feed(`data: a\n\n${big}data: b\n\n${big}data: c\n\ndata: cut`)).toThrow(
+      EventTooLargeError,
+    );
+    // The second oversize event is reported once everything after it is parsed too.
+    expect(() => parser.end()).toThrow(EventTooLargeError);
+    expect(out.events).toEqual([ev('a'), ev('b'), ev('c')]); // `data: cut` never ended
+    parser.feed('data: next\n\n');
+    parser.end();
+    expect(out.events.at(-1)).toEqual(ev('next'));
+  });
+
   it('reports a retry or comment of the oversize event that came before the limit, however cut', () => {
     const wire = bytes(`retry: 5\n: note\ndata: ${'x'.repeat(200)}\n\ndata: after\n\n`);
     for (const chunks of [[wire], byteByByte(wire)]) {

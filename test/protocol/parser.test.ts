@@ -208,7 +208,8 @@ describe('EventParser', () => {
   });
 
   it('joins a long line fed as text in pieces of every size, tiny and long mixed', () => {
-    const data = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(33 + (i % 90))).join('');
+    const chars = Array.from({ length: 3000 }, (_, i) => String.fromCharCode(33 + (i % 90)));
+    const data = chars.join('');
     const text = `data: ${data}\r\nid: 7\n\n`;
     const pieces: string[] = [];
     // Sizes around 13, where V8 stops copying a concatenation and builds a rope node instead.
