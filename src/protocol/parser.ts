@@ -36,9 +36,10 @@ const KEEP_HELD = 64 * 1024;
  *
  * A chunk of bytes is decoded in one call up to its last whole character, and its lines are read
  * from that string with native `indexOf` scans; an unfinished line is kept as a rope of its text
- * pieces, flattened once when it ends. Short chunks (a few bytes at a time) are held as bytes until a line that has
- * an effect ends, so they cost about one decode per event. With `maxEventSize`, line ends are
- * counted on the bytes first, so the limit is exact in UTF-8 bytes and memory stays bounded.
+ * pieces, flattened once when it ends. Short chunks (a few bytes at a time) are held as bytes
+ * until a line that has an effect ends, so they cost about one decode per event. With
+ * `maxEventSize`, line ends are counted on the bytes first, so the limit is exact in UTF-8 bytes
+ * and memory stays bounded.
  */
 export class EventParser {
   readonly #handlers: ParserHandlers;
